@@ -1,0 +1,204 @@
+/**
+ * The localhost protocol's messages (shared/spec/protocol.md). These zod schemas validate
+ * every frame at the edge; docs/protocol.md's JSON Schemas are generated from them, so the
+ * reference cannot drift from what the agent accepts.
+ */
+import { z } from 'zod';
+import { Level, VisitType, normalizeCode } from '../../../rules-cache/model';
+
+const Id = z.string().min(1).max(128);
+const IsoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD')
+  .refine((value) => new Date(`${value}T00:00:00Z`).toISOString().startsWith(value), 'not a real calendar date');
+const Code = z.string().min(1).max(64).transform(normalizeCode);
+const Named = z.object({ code: z.string().min(1).max(64), name: z.string().max(100).optional() });
+const Money = z.number().finite().min(0).max(1e9);
+
+export const Patient = z.object({
+  id: Id,
+  name: z.string().max(100).optional(),
+  gender: z.enum(['M', 'F']).optional(),
+  birthDate: IsoDate.optional(),
+  insurance: z.string().max(16).optional(),
+  chronicDiseases: z.array(Named).max(50).optional(),
+});
+
+export const Visit = z.object({
+  id: Id,
+  type: VisitType,
+  medType: z.string().max(16).optional(),
+  date: IsoDate,
+  dept: Named.optional(),
+  doctor: Named.optional(),
+  hospitalLevel: z.number().int().min(1).max(3).optional(),
+});
+
+export const Diagnosis = z.object({
+  code: Code,
+  name: z.string().max(200).optional(),
+  main: z.boolean().optional(),
+});
+
+export const ItemCategory = z.enum(['drug', 'herbal', 'service', 'material']);
+export const Channel = z.enum(['insured', 'selfpay']);
+
+export const Item = z
+  .object({
+    line: z.string().min(1).max(64),
+    code: Code.optional(),
+    hospCode: z.string().min(1).max(64).optional(),
+    name: z.string().min(1).max(200),
+    category: ItemCategory.default('drug'),
+    qty: z.number().finite().min(0).max(1e6).optional(),
+    unit: z.string().max(16).optional(),
+    price: Money.optional(),
+    /** Total for the line; price × qty when absent. */
+    amount: Money.optional(),
+    days: z.number().int().min(0).max(3650).optional(),
+    channel: Channel.default('insured'),
+  })
+  .refine((item) => item.code !== undefined || item.hospCode !== undefined, {
+    message: 'an item needs a national code or a hospital code',
+    path: ['code'],
+  });
+
+export const HistoryEntry = z
+  .object({
+    rxId: z.string().max(64).optional(),
+    code: Code.optional(),
+    hospCode: z.string().min(1).max(64).optional(),
+    name: z.string().max(200).optional(),
+    date: IsoDate,
+    days: z.number().int().min(0).max(3650).optional(),
+    qty: z.number().finite().min(0).max(1e6).optional(),
+    amount: Money.optional(),
+    dept: Named.optional(),
+    doctor: Named.optional(),
+    channel: Channel.optional(),
+  })
+  .refine((entry) => entry.code !== undefined || entry.hospCode !== undefined, {
+    message: 'a history entry needs a national code or a hospital code',
+    path: ['code'],
+  });
+
+export const Check = z.object({
+  type: z.literal('check'),
+  id: Id,
+  ui: z.enum(['popup', 'none']).default('popup'),
+  patient: Patient,
+  visit: Visit,
+  diagnoses: z.array(Diagnosis).max(100).default([]),
+  items: z.array(Item).min(1).max(500),
+  history: z.array(HistoryEntry).max(5000).default([]),
+}).superRefine((check, context) => {
+  const lines = new Set<string>();
+  check.items.forEach((item, index) => {
+    if (lines.has(item.line)) {
+      context.addIssue({ code: 'custom', message: `duplicate line "${item.line}"`, path: ['items', index, 'line'] });
+    }
+    lines.add(item.line);
+  });
+});
+export type Check = z.infer<typeof Check>;
+export type CheckInput = z.input<typeof Check>;
+export type Item = z.infer<typeof Item>;
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
+export type Diagnosis = z.infer<typeof Diagnosis>;
+
+export const Action = z.enum(['continue', 'selfpay', 'remove', 'revise']);
+export type Action = z.infer<typeof Action>;
+
+export const Finding = z.object({
+  findingId: z.string(),
+  ruleId: z.string(),
+  kind: z.enum(['indication', 'chronic', 'repeat', 'days', 'herbal']),
+  level: Level,
+  lines: z.array(z.string()),
+  title: z.string(),
+  message: z.string(),
+  basis: z.string(),
+  actions: z.array(Action),
+  details: z.record(z.string(), z.unknown()),
+});
+export type Finding = z.infer<typeof Finding>;
+
+export const ChronicSummary = z.object({
+  disease: Named,
+  ruleId: z.string(),
+  year: z.number().int(),
+  amount: z.number(),
+  quantity: z.number(),
+  capAmount: z.number().optional(),
+  capQuantity: z.number().optional(),
+  warnRatio: z.number(),
+});
+export type ChronicSummary = z.infer<typeof ChronicSummary>;
+
+export const Result = z.enum(['pass', 'warn', 'block', 'unchecked']);
+export type Result = z.infer<typeof Result>;
+
+export const Verdict = z.object({
+  type: z.literal('verdict'),
+  id: Id,
+  result: Result,
+  reason: z.string().optional(),
+  findings: z.array(Finding),
+  /** Year-to-date chronic-disease figures, shown even when nothing fires. */
+  chronic: z.array(ChronicSummary).optional(),
+  rules: z.object({ version: z.number().int(), source: z.string().optional() }).optional(),
+  elapsedMs: z.number(),
+  /** True when the agent is holding the check for the doctor's popup decision. */
+  pending: z.boolean().optional(),
+});
+export type Verdict = z.infer<typeof Verdict>;
+
+export const LineAction = z.object({ line: z.string().min(1).max(64), action: Action });
+export const FindingReason = z.object({ findingId: z.string().min(1).max(64), reason: z.string().trim().min(1).max(500) });
+
+export const Decision = z.object({
+  type: z.literal('decision'),
+  id: Id,
+  outcome: z.enum(['proceed', 'revise']),
+  lines: z.array(LineAction),
+  reasons: z.array(FindingReason),
+  at: z.string(),
+  /** `popup` (the doctor chose in RxGate), `nhsa-3103` (HIS feedback), `cancel`, `timeout`. */
+  source: z.string().optional(),
+});
+export type Decision = z.infer<typeof Decision>;
+
+export const Commit = z.object({
+  type: z.literal('commit'),
+  id: Id,
+  /** Where the HIS changed the order after the decision, the items as saved. */
+  items: z.array(Item).min(1).max(500).optional(),
+});
+export type Commit = z.infer<typeof Commit>;
+
+export const Cancel = z.object({ type: z.literal('cancel'), id: Id });
+export type Cancel = z.infer<typeof Cancel>;
+
+export const StatusRequest = z.object({ type: z.literal('status'), id: Id.optional() });
+
+export const ErrorReply = z.object({
+  type: z.literal('error'),
+  id: z.string().optional(),
+  code: z.string(),
+  message: z.string(),
+  path: z.string().optional(),
+});
+export type ErrorReply = z.infer<typeof ErrorReply>;
+
+/** Frames a HIS may send over the WebSocket (the 3101/3103 envelopes are routed before this). */
+export const ClientMessage = z.discriminatedUnion('type', [Check, Commit, Cancel, StatusRequest]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+/** The doctor's choice as the popup hands it to the core (validated before it is accepted). */
+export const DoctorChoice = z.object({
+  id: Id,
+  outcome: z.enum(['proceed', 'revise']),
+  lines: z.array(LineAction).default([]),
+  reasons: z.array(FindingReason).default([]),
+});
+export type DoctorChoice = z.infer<typeof DoctorChoice>;
