@@ -1,0 +1,108 @@
+/**
+ * Where the agent's settings come from, lowest to highest precedence: built-in defaults, the
+ * machine-wide config written at install time, the config file in the data folder, then
+ * command-line flags. IT scripts rely on this order (cli.md).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+export const DEFAULT_PORT = 17380;
+
+export const ConfigFile = z
+  .object({
+    port: z.number().int().min(1).max(65535).optional(),
+    token: z.string().min(16).max(256).optional(),
+    allowOrigins: z.array(z.string().url()).optional(),
+    servers: z.array(z.string().min(1)).optional(),
+    /** PEM text or paths of PEM files: the current key and the next one, for rotation. */
+    publicKeys: z.array(z.string().min(1)).optional(),
+    retentionDays: z.number().int().min(1).max(3650).optional(),
+    maxFrameBytes: z.number().int().min(1024).max(16 * 1024 * 1024).optional(),
+    syncIntervalMinutes: z.number().min(1).max(24 * 60).optional(),
+    reportUrl: z.string().url().optional(),
+    /** Whether 3101 requests also get RxGate's popup (a national-interface HIS usually shows its own). */
+    nhsaPopup: z.boolean().optional(),
+    /** How long a held check waits for the doctor before the HIS is told it timed out. */
+    decisionTimeoutSeconds: z.number().int().min(10).max(24 * 3600).optional(),
+  })
+  .strict();
+export type ConfigFile = z.infer<typeof ConfigFile>;
+
+/** The user's data folder, matching where Electron keeps `userData` for the app. */
+export function defaultDataDir(): string {
+  if (process.env.RXGATE_DATA_DIR) return process.env.RXGATE_DATA_DIR;
+  if (process.platform === 'win32') return join(process.env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'RxGate');
+  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'RxGate');
+  return join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'RxGate');
+}
+
+/** The machine-wide config the installer writes (docs/deployment.md). */
+export function machineConfigPath(): string {
+  if (process.env.RXGATE_MACHINE_CONFIG) return process.env.RXGATE_MACHINE_CONFIG;
+  if (process.platform === 'win32') return join(process.env.ProgramData ?? 'C:\\ProgramData', 'RxGate', 'config.json');
+  return '/etc/rxgate/config.json';
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates one config file; a missing file is simply empty. */
+export function readConfigFile(path: string): ConfigFile {
+  if (!existsSync(path)) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
+  } catch (error) {
+    throw new ConfigError(`配置文件不是有效的 JSON: ${path}: ${(error as Error).message}`);
+  }
+  const result = ConfigFile.safeParse(parsed);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ConfigError(`配置文件有误: ${path}: ${issue.path.join('.') || '(根)'}: ${issue.message}`);
+  }
+  return result.data;
+}
+
+/** Merged configuration: machine-wide, then the data folder's, then explicit overrides. */
+export function loadConfig(dataDir: string, overrides: ConfigFile = {}): ConfigFile {
+  const merged: ConfigFile = {
+    ...readConfigFile(machineConfigPath()),
+    ...readConfigFile(join(dataDir, 'config.json')),
+  };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value !== undefined && !(Array.isArray(value) && value.length === 0)) {
+      (merged as Record<string, unknown>)[key] = value;
+    }
+  }
+  return merged;
+}
+
+/**
+ * The native-client token: from configuration, else the one generated at first start and
+ * kept in the data folder (owner-only), so the HIS integration keeps working across restarts.
+ */
+export function resolveToken(dataDir: string, configured: string | undefined): string {
+  if (configured) return configured;
+  const file = join(dataDir, 'token');
+  if (existsSync(file)) {
+    const saved = readFileSync(file, 'utf8').trim();
+    if (saved.length >= 16) return saved;
+  }
+  const token = randomBytes(24).toString('base64url');
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+/** Public keys may be given as PEM text or as paths to PEM files. */
+export function readPublicKeys(entries: string[]): string[] {
+  return entries.map((entry) => {
+    if (entry.includes('BEGIN PUBLIC KEY')) return entry;
+    if (!existsSync(entry)) throw new ConfigError(`找不到公钥文件: ${entry}`);
+    return readFileSync(entry, 'utf8');
+  });
+}

@@ -1,0 +1,583 @@
+/**
+ * The localhost edge: one HTTP server on 127.0.0.1 carrying the HIS WebSocket (`/v1`), the
+ * HTTP endpoints, the national 3101/3103 shapes, the UI's own WebSocket (`/v1/ui`) and the
+ * built UI. Everything arriving here is untrusted: authenticate at the upgrade, cap sizes,
+ * validate every frame, answer bad input with an `error` and keep the connection.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { extname, join, normalize, sep } from 'node:path';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { Agent } from '../agent';
+import type { Decision } from '../protocol/messages';
+import { ProtocolError } from '../protocol/errors';
+import { nhsaError } from '../protocol/nhsa';
+import { UiRequest, type ClientView, type PendingView, type StatusView, type UiEvent } from '../protocol/ui';
+import { appRoot } from '../paths';
+import { authorizeHis, authorizeUi, isLoopbackHost, type AuthSettings } from './auth';
+
+export interface ServerOptions {
+  port: number;
+  token: string;
+  uiToken: string;
+  allowOrigins: string[];
+  uiDir?: string;
+  maxFrameBytes: number;
+  /** Ping interval; a client that misses a whole interval is dropped. */
+  heartbeatMs?: number;
+  log: (line: string) => void;
+}
+
+interface Connection {
+  id: string;
+  socket: WebSocket;
+  kind: 'his' | 'ui';
+  origin?: string;
+  connectedAt: string;
+  alive: boolean;
+  /** Timestamps of recent bad frames; too many in a short time and the client is dropped. */
+  badFrames: number[];
+  unsubscribe?: () => void;
+}
+
+/** More bad frames than this within `BAD_FRAME_WINDOW_MS` closes the connection. */
+const BAD_FRAME_LIMIT = 20;
+const BAD_FRAME_WINDOW_MS = 10_000;
+const MAX_LONG_POLL_SECONDS = 60;
+
+const contentTypes: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+};
+
+export class LocalServer {
+  private readonly http: Server;
+  private readonly sockets = new WebSocketServer({ noServer: true, clientTracking: false });
+  private readonly connections = new Map<string, Connection>();
+  private readonly checkOwners = new Map<string, string>();
+  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly auth: AuthSettings;
+  private readonly uiDir: string;
+  private boundPort = 0;
+  private readonly httpClients = new Map<string, ClientView>();
+
+  constructor(
+    private readonly agent: Agent,
+    private readonly options: ServerOptions,
+  ) {
+    this.auth = { token: options.token, uiToken: options.uiToken, allowOrigins: new Set(options.allowOrigins), port: () => this.boundPort };
+    this.uiDir = options.uiDir ?? join(appRoot(), 'dist', 'renderer');
+    // Frames between the soft limit and this hard cap get an `error` reply; beyond it ws
+    // closes the connection (1009) before buffering an unbounded message.
+    const hardCap = Math.max(options.maxFrameBytes * 4, options.maxFrameBytes + 64 * 1024);
+    (this.sockets.options as { maxPayload: number }).maxPayload = hardCap;
+    this.http = createServer((request, response) => {
+      this.route(request, response).catch((error: unknown) => {
+        this.options.log(`HTTP 处理出错: ${(error as Error).stack ?? String(error)}`);
+        if (!response.headersSent) sendJson(response, 500, { type: 'error', code: 'internal', message: '内部错误' });
+        else response.end();
+      });
+    });
+    this.http.on('upgrade', (request, socket, head) => this.upgrade(request, socket, head));
+    this.http.on('clientError', (_error, socket) => socket.destroy());
+    // Slow clients must not pin sockets forever.
+    this.http.headersTimeout = 10_000;
+    this.http.requestTimeout = (MAX_LONG_POLL_SECONDS + 10) * 1000;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new Error(`端口 ${this.options.port} 已被占用 (另一个 RxGate 是否已在运行?) — 可用 --port 指定其他端口`)
+            : error,
+        );
+      };
+      this.http.once('error', onError);
+      // Loopback only: the agent is never reachable from the network.
+      this.http.listen(this.options.port, '127.0.0.1', () => {
+        this.http.off('error', onError);
+        this.boundPort = (this.http.address() as { port: number }).port;
+        this.startHeartbeat();
+        resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const connection of this.connections.values()) {
+      connection.unsubscribe?.();
+      connection.socket.terminate();
+    }
+    this.connections.clear();
+    return new Promise((resolve) => {
+      this.http.close(() => resolve());
+      this.http.closeAllConnections();
+    });
+  }
+
+  clients(): ClientView[] {
+    const views: ClientView[] = [];
+    for (const connection of this.connections.values()) {
+      views.push({ id: connection.id, transport: 'ws', kind: connection.kind, origin: connection.origin, connectedAt: connection.connectedAt });
+    }
+    return [...views, ...this.httpClients.values()];
+  }
+
+  /** Remembers which connection sent a check, so its decision goes back on the same socket. */
+  bindCheck(connectionId: string, checkId: string): void {
+    this.checkOwners.set(checkId, connectionId);
+    if (this.checkOwners.size > 5000) this.checkOwners.delete(this.checkOwners.keys().next().value as string);
+  }
+
+  sendDecision(checkId: string, decision: Decision): void {
+    const owner = this.checkOwners.get(checkId);
+    const connection = owner ? this.connections.get(owner) : undefined;
+    if (connection?.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(decision));
+  }
+
+  sendError(checkId: string, error: ProtocolError): void {
+    const owner = this.checkOwners.get(checkId);
+    const connection = owner ? this.connections.get(owner) : undefined;
+    if (connection?.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(error.toReply(checkId)));
+  }
+
+  // ---- WebSocket ---------------------------------------------------------------------------
+
+  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    const refuse = (status: number, reason: string) => {
+      this.options.log(`拒绝连接 ${url.pathname}: ${reason}`);
+      const body = JSON.stringify({ type: 'error', code: status === 401 ? 'unauthorized' : status === 404 ? 'not_found' : 'forbidden', message: reason });
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Forbidden'}\r\n` +
+          `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    };
+    if (!isLoopbackHost(request.headers.host)) return refuse(403, 'Host 必须是本机地址 (127.0.0.1 / localhost)');
+    let kind: 'his' | 'ui';
+    if (url.pathname === '/v1' || url.pathname === '/v1/') kind = 'his';
+    else if (url.pathname === '/v1/ui') kind = 'ui';
+    else return refuse(404, `没有这个地址: ${url.pathname}`);
+    const verdict = kind === 'his' ? authorizeHis(request, url, this.auth) : authorizeUi(request, url, this.auth);
+    if (!verdict.ok) return refuse(verdict.status, verdict.reason);
+    this.sockets.handleUpgrade(request, socket, head, (webSocket) => this.accept(webSocket, kind, request.headers.origin));
+  }
+
+  private accept(socket: WebSocket, kind: 'his' | 'ui', origin: string | undefined): void {
+    const connection: Connection = {
+      id: randomBytes(6).toString('hex'),
+      socket,
+      kind,
+      origin,
+      connectedAt: new Date().toISOString(),
+      alive: true,
+      badFrames: [],
+    };
+    this.connections.set(connection.id, connection);
+    socket.on('pong', () => {
+      connection.alive = true;
+    });
+    socket.on('error', (error) => this.options.log(`连接 ${connection.id} 出错: ${error.message}`));
+    socket.on('close', () => {
+      connection.unsubscribe?.();
+      this.connections.delete(connection.id);
+      this.agent.clientsChanged();
+    });
+    if (kind === 'his') {
+      socket.on('message', (data, isBinary) => this.onHisFrame(connection, data, isBinary));
+    } else {
+      socket.on('message', (data, isBinary) => this.onUiFrame(connection, data, isBinary));
+      const push = (event: UiEvent) => {
+        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(event));
+      };
+      const onPending = (pending: PendingView[]) => push({ type: 'ui.pending', pending });
+      const onStatus = (status: StatusView) => push({ type: 'ui.status', status });
+      connection.unsubscribe = () => {
+        this.agent.off('pending', onPending);
+        this.agent.off('status', onStatus);
+      };
+      this.agent.on('pending', onPending);
+      this.agent.on('status', onStatus);
+      push({ type: 'ui.pending', pending: this.agent.pending() });
+      push({ type: 'ui.status', status: this.agent.status() });
+    }
+    this.agent.clientsChanged();
+  }
+
+  /** Decodes one frame: text, within the size limit, a JSON object. */
+  private decodeFrame(connection: Connection, data: RawData, isBinary: boolean): Record<string, unknown> | null {
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    let failure: ProtocolError | null = null;
+    let parsed: unknown;
+    if (isBinary) failure = new ProtocolError('bad_frame', '只接受文本帧 (UTF-8 JSON)');
+    else if (bytes.length > this.options.maxFrameBytes) {
+      failure = new ProtocolError('too_large', `消息过大: ${bytes.length} 字节, 上限 ${this.options.maxFrameBytes} 字节`);
+    } else {
+      try {
+        parsed = JSON.parse(bytes.toString('utf8'));
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+          failure = new ProtocolError('bad_frame', '每个消息必须是一个 JSON 对象', '$');
+        }
+      } catch (error) {
+        failure = new ProtocolError('bad_json', `不是有效的 JSON: ${(error as Error).message}`);
+      }
+    }
+    if (failure) {
+      this.replyError(connection, failure);
+      return null;
+    }
+    return parsed as Record<string, unknown>;
+  }
+
+  private onHisFrame(connection: Connection, data: RawData, isBinary: boolean): void {
+    const message = this.decodeFrame(connection, data, isBinary);
+    if (!message) return;
+    const id = typeof message.id === 'string' ? message.id : undefined;
+    try {
+      if ('infno' in message) {
+        const reply = this.nhsa(message, connection.id);
+        connection.socket.send(JSON.stringify(reply));
+        return;
+      }
+      switch (message.type) {
+        case 'check':
+          connection.socket.send(JSON.stringify(this.agent.check(message, connection.id)));
+          return;
+        case 'commit': {
+          const result = this.agent.commit(message);
+          connection.socket.send(JSON.stringify({ type: 'ack', of: 'commit', ...result }));
+          return;
+        }
+        case 'cancel': {
+          const result = this.agent.cancel(message);
+          connection.socket.send(JSON.stringify({ type: 'ack', of: 'cancel', ...result }));
+          return;
+        }
+        case 'status':
+          connection.socket.send(JSON.stringify({ type: 'status', id, ...this.agent.status() }));
+          return;
+        default:
+          throw new ProtocolError(
+            'unknown_type',
+            typeof message.type === 'string' ? `不支持的消息类型: ${message.type}` : '缺少 type 字段',
+            '$.type',
+          );
+      }
+    } catch (error) {
+      this.replyError(connection, toProtocolError(error, this.options.log), id);
+    }
+  }
+
+  private onUiFrame(connection: Connection, data: RawData, isBinary: boolean): void {
+    const message = this.decodeFrame(connection, data, isBinary);
+    if (!message) return;
+    const request = UiRequest.safeParse(message);
+    if (!request.success) {
+      this.replyError(connection, ProtocolError.fromZod(request.error, undefined));
+      return;
+    }
+    const reply = (event: UiEvent) => {
+      if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(event));
+    };
+    const { requestId } = request.data;
+    switch (request.data.type) {
+      case 'ui.getPending':
+        reply({ type: 'ui.reply', requestId, ok: true, value: this.agent.pending() });
+        return;
+      case 'ui.getStatus':
+        reply({ type: 'ui.reply', requestId, ok: true, value: this.agent.status() });
+        return;
+      case 'ui.decide':
+        try {
+          this.agent.decide(request.data.choice);
+          reply({ type: 'ui.reply', requestId, ok: true, value: null });
+        } catch (error) {
+          reply({ type: 'ui.reply', requestId, ok: false, error: toProtocolError(error, this.options.log).message });
+        }
+        return;
+      case 'ui.syncNow':
+        this.agent.syncNow().then(
+          (value) => reply({ type: 'ui.reply', requestId, ok: true, value }),
+          (error: Error) => reply({ type: 'ui.reply', requestId, ok: false, error: error.message }),
+        );
+        return;
+    }
+  }
+
+  private replyError(connection: Connection, error: ProtocolError, id?: string): void {
+    if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(error.toReply(id)));
+    const now = Date.now();
+    connection.badFrames = connection.badFrames.filter((at) => now - at < BAD_FRAME_WINDOW_MS);
+    connection.badFrames.push(now);
+    if (connection.badFrames.length > BAD_FRAME_LIMIT) {
+      this.options.log(`连接 ${connection.id} 连续发送无效消息, 已断开`);
+      connection.socket.close(1008, 'too many invalid messages');
+    }
+  }
+
+  private startHeartbeat(): void {
+    const interval = this.options.heartbeatMs ?? 30_000;
+    this.heartbeat = setInterval(() => {
+      for (const connection of this.connections.values()) {
+        if (!connection.alive) {
+          connection.socket.terminate();
+          continue;
+        }
+        connection.alive = false;
+        connection.socket.ping();
+      }
+    }, interval);
+    this.heartbeat.unref();
+  }
+
+  // ---- HTTP --------------------------------------------------------------------------------
+
+  private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    // DNS-rebinding defence: a page on evil.example resolved to 127.0.0.1 still sends its own Host.
+    if (!isLoopbackHost(request.headers.host)) {
+      return sendJson(response, 403, { type: 'error', code: 'forbidden', message: 'Host 必须是本机地址 (127.0.0.1 / localhost)' });
+    }
+    if (path === '/' || path === '/ui' || path.startsWith('/ui/')) return this.serveUi(request, response, url.pathname);
+
+    const isApi = path.startsWith('/v1/') || path === '/nhsa' || path.startsWith('/nhsa/');
+    if (!isApi) return sendJson(response, 404, { type: 'error', code: 'not_found', message: `没有这个地址: ${path}` });
+    const auth = authorizeHis(request, url, this.auth, { allowQueryToken: false });
+    const origin = request.headers.origin;
+    if (origin && auth.ok) {
+      response.setHeader('Access-Control-Allow-Origin', origin);
+      response.setHeader('Vary', 'Origin');
+    }
+    if (request.method === 'OPTIONS') {
+      if (!auth.ok && !(origin && this.auth.allowOrigins.has(origin))) {
+        return sendJson(response, 403, { type: 'error', code: 'forbidden', message: auth.ok ? '' : auth.reason });
+      }
+      response.writeHead(204, {
+        'Access-Control-Allow-Origin': origin ?? '',
+        'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+        'Access-Control-Allow-Headers': 'Content-Type, Authorization',
+        'Access-Control-Max-Age': '600',
+        Vary: 'Origin',
+      });
+      return void response.end();
+    }
+    if (!auth.ok) {
+      return sendJson(response, auth.status, { type: 'error', code: auth.status === 401 ? 'unauthorized' : 'forbidden', message: auth.reason });
+    }
+    const client = this.trackHttpClient(origin);
+    try {
+      await this.api(request, response, path, url);
+    } finally {
+      client.lastSeen = Date.now();
+    }
+  }
+
+  private trackHttpClient(origin: string | undefined): { lastSeen: number } {
+    const key = origin ?? 'native';
+    const existing = this.httpClients.get(key) as (ClientView & { lastSeen: number }) | undefined;
+    if (existing) return existing;
+    const view = { id: `http-${key}`, transport: 'http' as const, kind: 'his' as const, origin, connectedAt: new Date().toISOString(), lastSeen: Date.now() };
+    this.httpClients.set(key, view);
+    this.agent.clientsChanged();
+    return view;
+  }
+
+  private async api(request: IncomingMessage, response: ServerResponse, path: string, url: URL): Promise<void> {
+    const method = request.method ?? 'GET';
+    const nhsaMatch = /^(?:\/v1)?\/nhsa(?:\/(\d{4}))?$/.exec(path);
+    if (nhsaMatch) {
+      if (method !== 'POST') return methodNotAllowed(response, 'POST');
+      const body = await this.readBody(request, response, true);
+      if (body === undefined) return;
+      const infno = nhsaMatch[1];
+      if (infno && body.infno !== undefined && String(body.infno) !== infno) {
+        return sendJson(response, 200, nhsaError(`infno ${String(body.infno)} 与地址 ${infno} 不一致`, stringOf(body.msgid), this.agent.now(), '$.infno'));
+      }
+      return sendJson(response, 200, this.nhsa({ ...body, infno: body.infno ?? infno }, undefined));
+    }
+    const decisionMatch = /^\/v1\/decisions\/([^/]+)$/.exec(path);
+    if (decisionMatch) {
+      if (method !== 'GET') return methodNotAllowed(response, 'GET');
+      const id = decodeURIComponent(decisionMatch[1]!);
+      const wait = Math.min(Math.max(Number(url.searchParams.get('wait') ?? 0) || 0, 0), MAX_LONG_POLL_SECONDS);
+      try {
+        const decision = await this.agent.waitForDecision(id, wait * 1000);
+        if (decision) return sendJson(response, 200, decision);
+        response.writeHead(204);
+        return void response.end();
+      } catch (error) {
+        const failure = toProtocolError(error, this.options.log);
+        return sendJson(response, failure.status, failure.toReply(id));
+      }
+    }
+    const routes: Record<string, { method: string; run: (body: Record<string, unknown>) => unknown | Promise<unknown> }> = {
+      '/v1/check': { method: 'POST', run: (body) => this.agent.check({ type: 'check', ...body }) },
+      '/v1/commit': { method: 'POST', run: (body) => ({ type: 'ack', of: 'commit', ...this.agent.commit({ type: 'commit', ...body }) }) },
+      '/v1/cancel': { method: 'POST', run: (body) => ({ type: 'ack', of: 'cancel', ...this.agent.cancel({ type: 'cancel', ...body }) }) },
+      '/v1/status': { method: 'GET', run: () => ({ type: 'status', ...this.agent.status() }) },
+      '/v1/rules/reload': { method: 'POST', run: () => ({ type: 'rules', rules: this.agent.reloadFromStore() }) },
+      '/v1/sync': { method: 'POST', run: async () => ({ type: 'sync', result: await this.agent.syncNow(), status: this.agent.status().sync }) },
+    };
+    const route = routes[path];
+    if (!route) return sendJson(response, 404, { type: 'error', code: 'not_found', message: `没有这个地址: ${path}` });
+    if (method !== route.method) return methodNotAllowed(response, route.method);
+    let body: Record<string, unknown> = {};
+    if (method === 'POST') {
+      const read = await this.readBody(request, response, false, path === '/v1/sync' || path === '/v1/rules/reload');
+      if (read === undefined) return;
+      body = read;
+    }
+    try {
+      sendJson(response, 200, await route.run(body));
+    } catch (error) {
+      const failure = toProtocolError(error, this.options.log);
+      sendJson(response, failure.status, failure.toReply(typeof body.id === 'string' ? body.id : undefined));
+    }
+  }
+
+  private nhsa(message: Record<string, unknown>, connectionId: string | undefined): Record<string, unknown> {
+    const now = this.agent.now();
+    try {
+      switch (String(message.infno)) {
+        case '3101':
+        case '3102':
+          return this.agent.nhsaCheck(message, connectionId);
+        case '3103':
+          return this.agent.nhsaFeedback(message);
+        default:
+          return nhsaError(`不支持的交易编号 infno: ${String(message.infno)} (支持 3101、3102、3103)`, stringOf(message.msgid), now, '$.infno');
+      }
+    } catch (error) {
+      const failure = toProtocolError(error, this.options.log);
+      return nhsaError(failure.message, stringOf(message.msgid), now, failure.path);
+    }
+  }
+
+  /**
+   * Reads a JSON object body within the frame limit. Answers the error itself and returns
+   * undefined when the body is unusable.
+   */
+  private readBody(
+    request: IncomingMessage,
+    response: ServerResponse,
+    nhsa: boolean,
+    allowEmpty = false,
+  ): Promise<Record<string, unknown> | undefined> {
+    const limit = this.options.maxFrameBytes;
+    const fail = (status: number, error: ProtocolError) => {
+      if (nhsa && status !== 413) sendJson(response, 200, nhsaError(error.message, undefined, this.agent.now(), error.path));
+      else sendJson(response, status, error.toReply());
+      return undefined;
+    };
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      request.resume();
+      return Promise.resolve(fail(413, new ProtocolError('too_large', `请求过大: ${declared} 字节, 上限 ${limit} 字节`)));
+    }
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let overflow = false;
+      request.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) overflow = true;
+        else chunks.push(chunk);
+      });
+      request.on('error', () => resolve(undefined));
+      request.on('end', () => {
+        if (overflow) return resolve(fail(413, new ProtocolError('too_large', `请求过大, 上限 ${limit} 字节`)));
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (!text.trim() && allowEmpty) return resolve({});
+        try {
+          const parsed: unknown = JSON.parse(text);
+          if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            return resolve(fail(400, new ProtocolError('bad_frame', '请求体必须是一个 JSON 对象', '$')));
+          }
+          resolve(parsed as Record<string, unknown>);
+        } catch (error) {
+          resolve(fail(400, new ProtocolError('bad_json', `不是有效的 JSON: ${(error as Error).message}`)));
+        }
+      });
+    });
+  }
+
+  private serveUi(request: IncomingMessage, response: ServerResponse, pathname: string): void {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return methodNotAllowed(response, 'GET');
+    if (pathname === '/' || pathname === '/ui') {
+      response.writeHead(302, { Location: '/ui/' });
+      return void response.end();
+    }
+    let relative: string;
+    try {
+      relative = decodeURIComponent(pathname.slice('/ui/'.length)) || 'index.html';
+    } catch {
+      return sendJson(response, 400, { type: 'error', code: 'bad_request', message: '无效的路径' });
+    }
+    const root = normalize(this.uiDir + sep);
+    const file = normalize(join(root, relative));
+    if (!file.startsWith(root)) return sendJson(response, 403, { type: 'error', code: 'forbidden', message: '无效的路径' });
+    if (!existsSync(file) || !statSync(file).isFile()) {
+      const missing = !existsSync(join(root, 'index.html'));
+      return sendJson(response, missing ? 503 : 404, {
+        type: 'error',
+        code: missing ? 'ui_not_built' : 'not_found',
+        message: missing ? `界面尚未构建 (${this.uiDir}): 请先运行 npm run build` : `没有这个文件: ${relative}`,
+      });
+    }
+    response.writeHead(200, {
+      'Content-Type': contentTypes[extname(file)] ?? 'application/octet-stream',
+      'Cache-Control': 'no-cache',
+      'X-Content-Type-Options': 'nosniff',
+      'X-Frame-Options': 'DENY',
+      'Referrer-Policy': 'no-referrer',
+      'Content-Security-Policy':
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+        `connect-src 'self' ws://127.0.0.1:${this.boundPort} ws://localhost:${this.boundPort}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
+    });
+    response.end(request.method === 'HEAD' ? undefined : readFileSync(file));
+  }
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  response.end(text);
+}
+
+function methodNotAllowed(response: ServerResponse, allowed: string): void {
+  response.setHeader('Allow', allowed);
+  sendJson(response, 405, { type: 'error', code: 'method_not_allowed', message: `只支持 ${allowed}` });
+}
+
+function stringOf(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Anything thrown below the transport becomes a reply; unexpected errors are logged, not leaked. */
+function toProtocolError(error: unknown, log: (line: string) => void): ProtocolError {
+  if (error instanceof ProtocolError) return error;
+  log(`内部错误: ${(error as Error).stack ?? String(error)}`);
+  return new ProtocolError('internal', '内部错误, 请查看代理日志', undefined, 500);
+}
+
