@@ -44,6 +44,8 @@ export interface AgentOptions {
   maxFrameBytes?: number;
   nhsaPopup?: boolean;
   decisionTimeoutSeconds?: number;
+  /** WebSocket ping interval (default 30 s). */
+  heartbeatMs?: number;
   /** Clock, for tests of retention and expiry. */
   now?: () => Date;
   log?: (line: string) => void;
@@ -110,6 +112,7 @@ export class Agent extends EventEmitter {
         allowOrigins: options.allowOrigins ?? [],
         uiDir: options.uiDir,
         maxFrameBytes: options.maxFrameBytes ?? 1024 * 1024,
+        heartbeatMs: options.heartbeatMs,
         log: (line) => agent.log(line),
       });
       await agent.server.listen();
