@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { describeDetails } from './details';
+
+test('the earlier prescription of a repeat reads with its department, doctor and days left', () => {
+  const details = describeDetails({
+    kind: 'repeat',
+    details: {
+      earlier: [{ date: '2026-11-20', dept: { code: '0402', name: '心内科' }, doctor: { code: 'D019', name: '王医生' }, days: 30, daysLeft: 26 }],
+    },
+  });
+  assert.deepEqual(details.earlier, [{ name: undefined, date: '2026-11-20', dept: '心内科', doctor: '王医生', days: 30, daysLeft: 26, endDate: undefined }]);
+  assert.deepEqual(details.facts, []);
+});
+
+test('a repeat flattened into the details is read the same way', () => {
+  const details = describeDetails({ kind: 'repeat', details: { date: '2026-11-20', deptName: '心内科', doctorName: '王医生', remainingDays: 26 } });
+  assert.equal(details.earlier[0]?.dept, '心内科');
+  assert.equal(details.earlier[0]?.daysLeft, 26);
+});
+
+test('known facts get Chinese labels in reading order, unknown ones are kept, ids are hidden', () => {
+  const details = describeDetails({
+    kind: 'days',
+    details: { maxDays: 7, days: 14, ruleId: 'DAY-1', futureField: '新字段', capAmount: 3000 },
+  });
+  assert.deepEqual(
+    details.facts.map((fact) => [fact.label, fact.value]),
+    [
+      ['年度金额上限', '¥3,000.00'],
+      ['本次天数', '14 天'],
+      ['天数上限', '7 天'],
+      ['futureField', '新字段'],
+    ],
+  );
+});
+
+test('odd shapes do not throw and nothing is silently dropped', () => {
+  assert.deepEqual(describeDetails({ kind: 'indication', details: { earlier: 'x', nested: { a: [1, 2] }, list: [{ name: '肺炎' }, { code: 'J18' }] } }).facts.map((fact) => fact.value), [
+    'x',
+    '{"a":[1,2]}',
+    '肺炎、J18',
+  ]);
+  assert.deepEqual(describeDetails({ kind: 'indication', details: {} }), { earlier: [], facts: [] });
+});
