@@ -43,3 +43,12 @@ test('odd shapes do not throw and nothing is silently dropped', () => {
   ]);
   assert.deepEqual(describeDetails({ kind: 'indication', details: {} }), { earlier: [], facts: [] });
 });
+
+test('a failed requirement the message already states is not repeated; same-order repeats show no earlier table', () => {
+  const failed = [{ requirement: 'age', expected: 17, actual: 75, text: '限 17 岁及以下，患者 75 岁' }];
+  assert.deepEqual(describeDetails({ kind: 'indication', message: '本次不符合：限 17 岁及以下，患者 75 岁。', details: { failed } }).facts, []);
+  assert.equal(describeDetails({ kind: 'indication', message: '', details: { failed } }).facts[0]?.label, '不符合');
+  const sameOrder = describeDetails({ kind: 'repeat', details: { sameOrder: true, earlier: { name: '氨氯地平片', date: '2026-11-24' } } });
+  assert.deepEqual(sameOrder.earlier, []);
+  assert.equal(sameOrder.facts[0]?.value, '同一张处方内');
+});

@@ -29,8 +29,8 @@ export interface FindingDetails {
   facts: DetailFact[];
 }
 
-/** Keys under which an engine may put the earlier prescription(s). */
-const earlierKeys = ['earlier', 'previous', 'prior', 'history', 'prescription', 'prescriptions', 'existing'];
+/** Keys under which the engine puts the earlier prescription(s). */
+const earlierKeys = ['earlier', 'previous', 'prior', 'prescriptions'];
 
 type Formatter = (value: unknown) => string | undefined;
 
@@ -39,77 +39,139 @@ const asMoney: Formatter = (value) => (typeof value === 'number' ? formatMoney(v
 const asNumber: Formatter = (value) => (typeof value === 'number' ? formatQuantity(value) : text(value));
 const asText: Formatter = (value) => text(value);
 
+/** "累计 ¥2,400.00 + 本次 ¥80.00 = ¥2,480.00 / 上限 ¥3,000.00" for the chronic cap details. */
+function asUsage(format: (value: number) => string): Formatter {
+  return (value) => {
+    if (!value || typeof value !== 'object') return text(value);
+    const usage = value as { yearToDate?: unknown; thisOrder?: unknown; total?: unknown; cap?: unknown };
+    const number = (field: unknown) => (typeof field === 'number' ? format(field) : undefined);
+    const parts = [
+      number(usage.yearToDate) !== undefined ? `此前 ${number(usage.yearToDate)}` : undefined,
+      number(usage.thisOrder) !== undefined ? `本次 ${number(usage.thisOrder)}` : undefined,
+      number(usage.total) !== undefined ? `合计 ${number(usage.total)}` : undefined,
+      number(usage.cap) !== undefined ? `上限 ${number(usage.cap)}` : undefined,
+    ].filter(Boolean);
+    return parts.length > 0 ? parts.join(' · ') : undefined;
+  };
+}
+
+/** The indication rule's failed requirements, each already a sentence. */
+const asFailures: Formatter = (value) => {
+  if (!Array.isArray(value)) return text(value);
+  const sentences = value.map((entry) => (entry && typeof entry === 'object' && 'text' in entry ? text((entry as { text: unknown }).text) : text(entry)));
+  return sentences.filter(Boolean).join('；') || undefined;
+};
+
 /** Known keys in the order they read best, with their Chinese labels. */
 const factFormats: Array<[key: string, label: string, format: Formatter]> = [
+  ['failed', '不符合', asFailures],
   ['requirement', '限定条件', asText],
-  ['unmet', '未满足', asText],
-  ['missing', '缺少', asText],
   ['diagnoses', '本次诊断', asText],
   ['disease', '慢特病', asText],
   ['diseases', '登记慢特病', asText],
   ['year', '年度', asText],
-  ['amount', '年度累计金额', asMoney],
-  ['yearAmount', '年度累计金额', asMoney],
+  ['amount', '年度金额', asUsage(formatMoney)],
+  ['quantity', '年度数量', asUsage(formatQuantity)],
   ['capAmount', '年度金额上限', asMoney],
-  ['quantity', '年度累计数量', asNumber],
-  ['yearQuantity', '年度累计数量', asNumber],
   ['capQuantity', '年度数量上限', asNumber],
+  ['actual', '本次天数', asDays],
   ['days', '本次天数', asDays],
-  ['cumulativeDays', '累计天数', asDays],
   ['maxDays', '天数上限', asDays],
-  ['daysLeft', '剩余天数', asDays],
-  ['remainingDays', '剩余天数', asDays],
-  ['count', '味数', asNumber],
-  ['itemCount', '味数', asNumber],
+  ['count', '饮片味数', asNumber],
   ['maxItems', '味数上限', asNumber],
-  ['otherLines', '同处方重复行', asText],
-  ['sameOrderLines', '同处方重复行', asText],
-  ['generic', '通用名', asText],
-  ['class', '药理类别', asText],
+  ['exceptDiagnosis', '特殊病种', asText],
+  ['therapeuticClass', '同类药 (ATC)', asText],
+  ['otherEarlier', '另有更早处方', (value) => (typeof value === 'number' && value > 0 ? `${value} 张` : undefined)],
+  ['sameOrder', '重复位置', (value) => (value === true ? '同一张处方内' : undefined)],
 ];
 
 const factFormatByKey = new Map(factFormats.map(([key, label, format], index) => [key, { label, format, index }]));
 
-/** Keys that are for machines (ids, codes) and would only clutter the popup. */
-const hiddenKeys = new Set(['ruleId', 'findingId', 'code', 'codes', 'hospCode', 'rxId', 'lines', 'line', 'kind', 'level']);
+/**
+ * Keys that are for machines (ids, codes, rule parameters) or repeat what the card already
+ * shows (the item itself), and would only clutter the popup.
+ */
+const hiddenKeys = new Set([
+  'ruleId',
+  'findingId',
+  'code',
+  'codes',
+  'hospCode',
+  'rxId',
+  'lines',
+  'line',
+  'kind',
+  'level',
+  'drug',
+  'drugs',
+  'match',
+  'reason',
+  'warnRatio',
+  'toleranceDays',
+  'lookbackDays',
+  'baseMaxItems',
+  'exceptApplied',
+]);
 
 /** Reads the popup-worthy parts of a finding's details. */
-export function describeDetails(finding: Pick<Finding, 'kind' | 'details'>): FindingDetails {
+export function describeDetails(finding: Pick<Finding, 'kind' | 'details'> & { message?: string }): FindingDetails {
   const details = finding.details ?? {};
   const earlier: EarlierPrescription[] = [];
   const usedKeys = new Set<string>();
-  for (const key of earlierKeys) {
-    const value = details[key];
+  const facts: DetailFact[] = [];
+  const collectEarlier = (value: unknown): boolean => {
     const entries = Array.isArray(value) ? value : value && typeof value === 'object' ? [value] : [];
+    let found = false;
     for (const entry of entries) {
       const prescription = readEarlier(entry);
-      if (prescription) earlier.push(prescription);
+      if (prescription) {
+        earlier.push(prescription);
+        found = true;
+      }
     }
-    if (entries.length > 0) usedKeys.add(key);
+    return found;
+  };
+  // Within one order the "earlier" item is a line of this same order, which the doctor can see.
+  if (details.sameOrder === true) for (const key of earlierKeys) usedKeys.add(key);
+  for (const key of earlierKeys) {
+    if (!usedKeys.has(key) && collectEarlier(details[key])) usedKeys.add(key);
   }
+  // A course limit (限疗程) counts the same drug's earlier days: those prescriptions and the total.
+  const cumulative = details.cumulative;
+  if (cumulative && typeof cumulative === 'object') {
+    const course = cumulative as { earlier?: unknown; total?: unknown; lookbackDays?: unknown };
+    collectEarlier(course.earlier);
+    if (typeof course.total === 'number') {
+      const window = typeof course.lookbackDays === 'number' ? `近 ${course.lookbackDays} 天` : '';
+      facts.push({ key: 'cumulative', label: `${window}累计天数`, value: `${formatQuantity(course.total)} 天` });
+    }
+  }
+  usedKeys.add('cumulative');
   // Some engines flatten the one earlier prescription into the details themselves.
   if (earlier.length === 0 && finding.kind === 'repeat' && typeof details.date === 'string') {
     const flat = readEarlier(details);
     if (flat) {
       earlier.push(flat);
-      for (const key of ['date', 'dept', 'doctor', 'days', 'daysLeft', 'remainingDays', 'endDate', 'name']) usedKeys.add(key);
+      for (const key of ['date', 'dept', 'deptName', 'doctor', 'doctorName', 'days', 'daysLeft', 'remainingDays', 'endDate', 'name']) usedKeys.add(key);
     }
   }
 
-  const facts: DetailFact[] = [];
   const unknown: DetailFact[] = [];
   for (const [key, value] of Object.entries(details)) {
     if (usedKeys.has(key) || hiddenKeys.has(key) || value === undefined || value === null) continue;
     const known = factFormatByKey.get(key);
     if (known) {
       const shown = known.format(value);
-      if (shown) facts.push({ key, label: known.label, value: shown });
+      // The engine's message often says the failed requirement already, word for word.
+      const repeated = key === 'failed' && shown !== undefined && finding.message?.includes(shown);
+      if (shown && !repeated) facts.push({ key, label: known.label, value: shown });
       continue;
     }
     const shown = text(value);
     if (shown) unknown.push({ key, label: key, value: shown });
   }
-  facts.sort((a, b) => factFormatByKey.get(a.key)!.index - factFormatByKey.get(b.key)!.index);
+  const order = (fact: DetailFact) => factFormatByKey.get(fact.key)?.index ?? -1;
+  facts.sort((a, b) => order(a) - order(b));
   return { earlier, facts: [...facts, ...unknown] };
 }
 
@@ -119,8 +181,8 @@ function readEarlier(value: unknown): EarlierPrescription | undefined {
   const prescription: EarlierPrescription = {
     name: text(record.name),
     date: text(record.date ?? record.startDate),
-    dept: text(record.dept ?? record.deptName ?? record.department),
-    doctor: text(record.doctor ?? record.doctorName),
+    dept: text(record.deptName ?? record.dept ?? record.department ?? record.deptCode),
+    doctor: text(record.doctorName ?? record.doctor ?? record.doctorCode),
     days: numberOf(record.days),
     daysLeft: numberOf(record.daysLeft ?? record.remainingDays ?? record.leftDays),
     endDate: text(record.endDate ?? record.supplyEnd),
