@@ -590,6 +590,23 @@ test('audit: a hash chain from 64 zeros, patient ids keyed and stripped from dat
   );
 });
 
+test('audit: a batch appends in order in one transaction, and a bad event appends none', () => {
+  withStore(':memory:', (store) => {
+    const first = store.appendAudit({ type: 'rules', data: { version: 1 } });
+    const batch = store.appendAuditBatch([
+      { type: 'check', checkId: 'c-1', patientId: 'P1', data: { result: 'pass' } },
+      { type: 'check', checkId: 'c-2', patientId: 'P2', data: { result: 'warn', patientId: 'P2' } },
+    ]);
+    assert.deepEqual(batch.map((record) => record.seq), [2, 3]);
+    assert.equal(batch[0]!.prevHash, first.hash);
+    assert.equal(batch[1]!.prevHash, batch[0]!.hash);
+    assert.deepEqual(batch[1]!.data, { result: 'warn' });
+    assert.throws(() => store.appendAuditBatch([{ type: 'check', data: {} }, { type: '', data: {} }]), /audit event type/);
+    assert.deepEqual(store.verifyAudit(), { ok: true, count: 3 });
+    assert.deepEqual(store.appendAuditBatch([]), []);
+  });
+});
+
 test('audit: two stores on one file (agent and CLI) append to one unbroken chain', (context) => {
   const file = join(temporaryDirectory(context), 'cache.db');
   const agent = openStore(file);

@@ -524,6 +524,8 @@ describe('heartbeat', () => {
               'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
           );
         });
+        // Reading keeps the stream flowing, so the server's hang-up surfaces as 'close'.
+        socket.on('data', () => undefined);
         socket.on('close', () => resolve(true));
         socket.on('error', reject);
         setTimeout(() => resolve(false), 5000).unref();

@@ -41,17 +41,19 @@ export async function startTestAgent(
 /** A HIS on the WebSocket: collects every frame and lets a test wait for one that matches. */
 export class HisClient {
   readonly frames: Array<Record<string, unknown>> = [];
+  /** Frames no waiter wanted yet, so a test may ask for a frame that already arrived. */
+  private readonly unclaimed: Array<Record<string, unknown>> = [];
   private waiters: Array<{ match: (frame: Record<string, unknown>) => boolean; resolve: (frame: Record<string, unknown>) => void }> = [];
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as Record<string, unknown>;
       this.frames.push(frame);
-      this.waiters = this.waiters.filter((waiter) => {
-        if (!waiter.match(frame)) return true;
+      const waiter = this.waiters.find((candidate) => candidate.match(frame));
+      if (waiter) {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
         waiter.resolve(frame);
-        return false;
-      });
+      } else this.unclaimed.push(frame);
     });
   }
 
@@ -76,8 +78,10 @@ export class HisClient {
     this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
   }
 
-  /** The next frame (from now on, or already received and unclaimed) that matches. */
+  /** The first frame that matches: one already received and unclaimed, or the next to come. */
   next(match: (frame: Record<string, unknown>) => boolean, timeoutMs = 5000): Promise<Record<string, unknown>> {
+    const waiting = this.unclaimed.findIndex(match);
+    if (waiting >= 0) return Promise.resolve(this.unclaimed.splice(waiting, 1)[0]!);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`)), timeoutMs);
       this.waiters.push({

@@ -11,8 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { compileRules, type CompiledRules } from '../../rules-cache/compile';
 import { parseRuleLibraryDocument, type RuleLibrary } from '../../rules-cache/model';
-import { openStore } from '../../rules-cache/store';
-import type { LedgerItem, LibraryInfo, Store } from '../../rules-cache/store-contract';
+import { openStore, type SqliteStore } from '../../rules-cache/store';
+import type { AuditEvent, LedgerItem, LibraryInfo } from '../../rules-cache/store-contract';
 import { ChoiceError, resolveChoice, type ResolvedChoice } from './decisions';
 import { evaluate, mergeHistory } from './engine';
 import {
@@ -60,6 +60,7 @@ interface HeldCheck {
   decision?: Decision;
   resolved?: ResolvedChoice;
   cancelled?: boolean;
+  timedOut?: boolean;
   committed?: boolean;
   timer?: NodeJS.Timeout;
 }
@@ -89,7 +90,7 @@ export class Agent extends EventEmitter {
 
   private constructor(
     readonly options: AgentOptions,
-    readonly store: Store,
+    readonly store: SqliteStore,
   ) {
     super();
     this.uiToken = randomToken();
@@ -152,7 +153,7 @@ export class Agent extends EventEmitter {
       this.log(`规则库: ${this.options.rulesFile} (版本 ${library.version}, ${library.rules.length} 条)`);
       return;
     }
-    const active = this.store.activeLibrary();
+    const active = this.readCachedLibrary();
     if (active) {
       this.rules = compileRules(active.library);
       this.log(`规则库: 本地缓存 (来源 ${active.info.source}, 版本 ${active.info.version}, ${active.info.ruleCount} 条)`);
@@ -164,6 +165,29 @@ export class Agent extends EventEmitter {
   }
 
   /**
+   * The cached library, or the previous one when the active one no longer validates (a
+   * damaged or hand-edited database): the last good rules stay in force, and the audit says why.
+   */
+  private readCachedLibrary(): ReturnType<SqliteStore['activeLibrary']> {
+    try {
+      return this.store.activeLibrary();
+    } catch (error) {
+      this.log(`本地规则库损坏: ${(error as Error).message}`);
+      this.audit({ type: 'rules.damaged', data: { message: (error as Error).message } }, true);
+      if (!this.store.libraryInfo().previous) return null;
+      try {
+        this.store.rollbackLibrary();
+        const previous = this.store.activeLibrary();
+        this.log('已退回上一版规则库');
+        return previous;
+      } catch (again) {
+        this.log(`上一版规则库也无法使用: ${(again as Error).message}`);
+        return null;
+      }
+    }
+  }
+
+  /**
    * Writes a validated library to SQLite in one transaction, then swaps the compiled index in
    * one assignment: checks in flight keep the old index, later checks see the new one.
    */
@@ -171,10 +195,7 @@ export class Agent extends EventEmitter {
     const compiled = compileRules(library);
     const info = this.store.applyLibrary(library, meta);
     this.rules = compiled;
-    this.store.appendAudit({
-      type: 'rules',
-      data: { version: info.version, source: info.source, ruleCount: info.ruleCount, meta: meta ?? {} },
-    });
+    this.audit({ type: 'rules', data: { version: info.version, source: info.source, ruleCount: info.ruleCount, meta: meta ?? {} } }, true);
     this.emitStatus();
     return info;
   }
@@ -262,14 +283,12 @@ export class Agent extends EventEmitter {
       held.timer.unref();
       this.emitPending();
     }
-    // The audit write happens after the verdict is on its way: it is not on the check's clock.
-    setImmediate(() => this.auditCheck(held));
+    this.auditCheck(held);
     return verdict;
   }
 
   private auditCheck(held: HeldCheck): void {
-    try {
-      this.store.appendAudit({
+    this.audit({
         type: 'check',
         checkId: held.check.id,
         patientId: held.check.patient.id,
@@ -290,9 +309,40 @@ export class Agent extends EventEmitter {
           })),
           elapsedMs: held.verdict.elapsedMs,
         },
-      });
+    });
+  }
+
+  private auditQueue: AuditEvent[] = [];
+  private auditTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * Queues an audit record. Checks are written in batches shortly after their verdict has
+   * gone out, so the write is never on a check's clock and a burst costs one commit;
+   * `urgent` records (decisions, commits, rule changes) are written at once, in order.
+   */
+  private audit(event: AuditEvent, urgent = false): void {
+    this.auditQueue.push(event);
+    if (urgent || this.auditQueue.length >= 200) {
+      this.flushAudit();
+      return;
+    }
+    if (!this.auditTimer) {
+      this.auditTimer = setTimeout(() => this.flushAudit(), 50);
+      this.auditTimer.unref();
+    }
+  }
+
+  private flushAudit(): void {
+    if (this.auditTimer) clearTimeout(this.auditTimer);
+    this.auditTimer = null;
+    const events = this.auditQueue;
+    if (events.length === 0) return;
+    this.auditQueue = [];
+    try {
+      this.store.appendAuditBatch(events);
     } catch (error) {
-      this.log(`审计记录写入失败: ${(error as Error).message}`);
+      // An audit failure must not take checks down with it; it is logged (no patient data).
+      this.log(`审计记录写入失败 (${events.length} 条): ${(error as Error).message}`);
     }
   }
 
@@ -374,12 +424,12 @@ export class Agent extends EventEmitter {
     held.decision = decision;
     held.resolved = resolved;
     if (held.pending) this.dropPending(held, true);
-    this.store.appendAudit({
+    this.audit({
       type: 'decision',
       checkId: held.check.id,
       patientId: held.check.patient.id,
       data: { outcome: decision.outcome, lines: decision.lines, reasons: decision.reasons, source },
-    });
+    }, true);
     this.server.sendDecision(held.check.id, decision);
     this.resolveWaiters(held.check.id, decision);
     this.emit('decision', decision);
@@ -392,16 +442,21 @@ export class Agent extends EventEmitter {
     if (!held) return Promise.reject(new ProtocolError('unknown_check', `没有这个检查: ${id}`, undefined, 404));
     if (held.decision) return Promise.resolve(held.decision);
     if (held.cancelled) return Promise.reject(new ProtocolError('cancelled', `检查已取消: ${id}`, undefined, 410));
+    if (held.timedOut) return Promise.reject(new ProtocolError('decision_timeout', '医生未在规定时间内处理提醒', undefined, 408));
     if (!held.pending) return Promise.reject(new ProtocolError('no_decision', `该检查不需要医生处理 (结果 ${held.verdict.result})`, undefined, 409));
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const set = this.waiters.get(id) ?? new Set();
       const timer = setTimeout(() => {
         set.delete(done);
         resolve(null);
       }, waitMs);
+      // Woken without a decision: the HIS cancelled, or the doctor never answered.
       const done = (decision: Decision | null) => {
         clearTimeout(timer);
-        resolve(decision);
+        if (decision) resolve(decision);
+        else if (held.cancelled) reject(new ProtocolError('cancelled', `检查已取消: ${id}`, undefined, 410));
+        else if (held.timedOut) reject(new ProtocolError('decision_timeout', '医生未在规定时间内处理提醒', undefined, 408));
+        else resolve(null);
       };
       set.add(done);
       this.waiters.set(id, set);
@@ -424,7 +479,7 @@ export class Agent extends EventEmitter {
     held.cancelled = true;
     if (held.pending) this.dropPending(held, true);
     this.resolveWaiters(held.check.id, null);
-    this.store.appendAudit({ type: 'cancel', checkId: held.check.id, patientId: held.check.patient.id, data: { wasPending: closed } });
+    this.audit({ type: 'cancel', checkId: held.check.id, patientId: held.check.patient.id, data: { wasPending: closed } }, true);
     return { id: held.check.id, closed };
   }
 
@@ -447,7 +502,8 @@ export class Agent extends EventEmitter {
     const ledgerItems: LedgerItem[] = items
       .filter((item) => parsed.data.items !== undefined || actions.get(item.line) !== 'remove')
       .map((item) => ({
-        rxId: `${held.check.id}#${item.line}`,
+        // Check ids are the HIS's and may repeat across visits; the visit makes the line unique.
+        rxId: `${visit.id}/${held.check.id}#${item.line}`,
         code: item.code,
         hospCode: item.hospCode,
         name: item.name,
@@ -469,20 +525,21 @@ export class Agent extends EventEmitter {
       items: ledgerItems,
     });
     held.committed = true;
-    this.store.appendAudit({
+    this.audit({
       type: 'commit',
       checkId: held.check.id,
       patientId: held.check.patient.id,
       data: { recorded, replacedItems: parsed.data.items !== undefined },
-    });
+    }, true);
     return { id: held.check.id, recorded };
   }
 
   private expirePending(id: string): void {
     const held = this.held.get(id);
     if (!held?.pending) return;
+    held.timedOut = true;
     this.dropPending(held, true);
-    this.store.appendAudit({ type: 'timeout', checkId: id, patientId: held.check.patient.id, data: {} });
+    this.audit({ type: 'timeout', checkId: id, patientId: held.check.patient.id, data: {} }, true);
     this.server.sendError(id, new ProtocolError('decision_timeout', '医生未在规定时间内处理提醒', undefined));
     this.resolveWaiters(id, null);
   }
@@ -613,6 +670,7 @@ export class Agent extends EventEmitter {
     if (this.statusTimer) clearTimeout(this.statusTimer);
     for (const id of [...this.waiters.keys()]) this.resolveWaiters(id, null);
     await this.server?.close();
+    this.flushAudit();
     this.store.close();
   }
 }
