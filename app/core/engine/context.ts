@@ -1,0 +1,230 @@
+/**
+ * What the engine works out once per check before any rule runs: the visit's normalised
+ * diagnoses, the patient's age, each item's code segments and the rules its codes reach, and
+ * the earlier prescriptions indexed by generic, class and hospital code.
+ */
+import { genericCode, normalizeDiagnosisCode, therapeuticClass } from '../../../rules-cache/codes';
+import type {
+  CompiledChronicRule,
+  CompiledDaysRule,
+  CompiledDrugRule,
+  CompiledIndicationRule,
+  CompiledRepeatRule,
+  CompiledRules,
+} from '../../../rules-cache/compile';
+import { normalizeCode, type Rule, type Scope } from '../../../rules-cache/model';
+import type { Check, Item } from '../protocol/messages';
+import { ageAt, dayNumber } from './dates';
+import type { PriorPrescription } from './history';
+
+/** An item of the order with what the rules compare already worked out. */
+export interface ItemView {
+  readonly item: Item;
+  /** Position in the order, for stable ordering of findings. */
+  readonly index: number;
+  readonly code?: string;
+  readonly hospCode?: string;
+  /** Same-generic key: first 10 characters of a drug code, else the whole code, else `H:` + hospital code. */
+  readonly identity: string;
+  readonly therapeuticClass?: string;
+  readonly insured: boolean;
+  /** Line total: `amount`, else price × qty, else 0. */
+  readonly amount: number;
+  /** Rules the item's codes reach, de-duplicated, in library order. */
+  readonly rules: ItemRules;
+}
+
+export interface ItemRules {
+  readonly indication: readonly CompiledIndicationRule[];
+  readonly chronic: readonly CompiledChronicRule[];
+  readonly repeat: readonly CompiledRepeatRule[];
+  readonly days: readonly CompiledDaysRule[];
+}
+
+/** An earlier prescription with its supply window worked out. */
+export interface PriorView {
+  readonly prior: PriorPrescription;
+  readonly identity: string;
+  readonly therapeuticClass?: string;
+  /** Day number of the start of supply. */
+  readonly day: number;
+  /** Days from that start to the visit: 0 the same day, negative when dated after the visit. */
+  readonly daysAgo: number;
+}
+
+export interface EvaluationContext {
+  readonly rules: CompiledRules;
+  readonly check: Check;
+  readonly visitDate: string;
+  readonly visitDay: number;
+  /** Visit diagnoses normalised for matching (upper case, no spaces or dots). */
+  readonly diagnoses: readonly string[];
+  /** Whole years at the visit date; undefined without a birth date. */
+  readonly age?: number;
+  readonly items: readonly ItemView[];
+  readonly priors: readonly PriorView[];
+  /** Same-generic key → earlier prescriptions, newest first. */
+  readonly priorsByIdentity: ReadonlyMap<string, readonly PriorView[]>;
+  /** Hospital code → earlier prescriptions, for lines that have no national code on one side. */
+  readonly priorsByHospCode: ReadonlyMap<string, readonly PriorView[]>;
+  /** Therapeutic class → earlier prescriptions of western drugs. */
+  readonly priorsByClass: ReadonlyMap<string, readonly PriorView[]>;
+}
+
+const noRules: ItemRules = Object.freeze({
+  indication: Object.freeze([]),
+  chronic: Object.freeze([]),
+  repeat: Object.freeze([]),
+  days: Object.freeze([]),
+});
+
+/** The same-generic key of a code or hospital code (see {@link ItemView.identity}). */
+export function identityOf(code: string | undefined, hospCode: string | undefined): string {
+  if (code !== undefined) return genericCode(code) ?? code;
+  return `H:${hospCode ?? ''}`;
+}
+
+/**
+ * Looks up the rules an item's codes reach: one map lookup per prefix length (up to the
+ * longest prefix any rule names) and one for the hospital code. Never a scan of the library.
+ */
+export function rulesForCodes(rules: CompiledRules, code: string | undefined, hospCode: string | undefined): ItemRules {
+  let found: CompiledDrugRule[] | undefined;
+  let lists = 0;
+  const add = (list: readonly CompiledDrugRule[] | undefined) => {
+    if (!list) return;
+    lists += 1;
+    if (found) found.push(...list);
+    else found = [...list];
+  };
+  if (code !== undefined) {
+    const limit = Math.min(code.length, rules.longestPrefix);
+    for (let length = 1; length <= limit; length += 1) add(rules.byDrugPrefix.get(code.slice(0, length)));
+  }
+  if (hospCode !== undefined) add(rules.byHospCode.get(hospCode));
+  if (!found) return noRules;
+  // Several prefixes of one code may lead to the same rule; each rule counts once, in library order.
+  const ordered = lists > 1 ? [...new Set(found)].sort((a, b) => a.order - b.order) : found;
+  const indication: CompiledIndicationRule[] = [];
+  const chronic: CompiledChronicRule[] = [];
+  const repeat: CompiledRepeatRule[] = [];
+  const days: CompiledDaysRule[] = [];
+  for (const compiled of ordered) {
+    switch (compiled.kind) {
+      case 'indication':
+        indication.push(compiled);
+        break;
+      case 'chronic':
+        chronic.push(compiled);
+        break;
+      case 'repeat':
+        repeat.push(compiled);
+        break;
+      case 'days':
+        days.push(compiled);
+        break;
+    }
+  }
+  return { indication, chronic, repeat, days };
+}
+
+function lineAmount(item: Item): number {
+  if (item.amount !== undefined) return item.amount;
+  if (item.price !== undefined && item.qty !== undefined) return item.price * item.qty;
+  return 0;
+}
+
+function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+/** Builds the per-check context. `prior` is the merged history, newest first. */
+export function buildContext(rules: CompiledRules, check: Check, prior: readonly PriorPrescription[]): EvaluationContext {
+  const visitDate = check.visit.date;
+  const visitDay = dayNumber(visitDate);
+  const items: ItemView[] = check.items.map((item, index) => {
+    const hospCode = item.hospCode === undefined ? undefined : normalizeCode(item.hospCode);
+    return {
+      item,
+      index,
+      code: item.code,
+      hospCode,
+      identity: identityOf(item.code, hospCode),
+      therapeuticClass: item.code === undefined ? undefined : therapeuticClass(item.code),
+      insured: item.channel !== 'selfpay',
+      amount: lineAmount(item),
+      rules: rulesForCodes(rules, item.code, hospCode),
+    };
+  });
+
+  // A re-check of an order that was already committed on this PC must not find itself in the
+  // ledger (the ledger's rxIds are `checkId#line`).
+  const ownPrefix = `${check.id}#`;
+  const priors: PriorView[] = [];
+  const priorsByIdentity = new Map<string, PriorView[]>();
+  const priorsByHospCode = new Map<string, PriorView[]>();
+  const priorsByClass = new Map<string, PriorView[]>();
+  for (const entry of prior) {
+    if (entry.source === 'ledger' && entry.rxId?.startsWith(ownPrefix)) continue;
+    const day = dayNumber(entry.date);
+    const view: PriorView = {
+      prior: entry,
+      identity: identityOf(entry.code, entry.hospCode),
+      therapeuticClass: entry.code === undefined ? undefined : therapeuticClass(entry.code),
+      day,
+      daysAgo: visitDay - day,
+    };
+    priors.push(view);
+    pushTo(priorsByIdentity, view.identity, view);
+    if (entry.hospCode !== undefined) pushTo(priorsByHospCode, entry.hospCode, view);
+    if (view.therapeuticClass !== undefined) pushTo(priorsByClass, view.therapeuticClass, view);
+  }
+
+  const birthDate = check.patient.birthDate;
+  return {
+    rules,
+    check,
+    visitDate,
+    visitDay,
+    diagnoses: check.diagnoses.map((diagnosis) => normalizeDiagnosisCode(diagnosis.code)),
+    age: birthDate === undefined ? undefined : ageAt(birthDate, visitDate),
+    items,
+    priors,
+    priorsByIdentity,
+    priorsByHospCode,
+    priorsByClass,
+  };
+}
+
+/** Whether a rule is in effect on the visit date (both ends inclusive). */
+export function inEffect(rule: Rule, visitDate: string): boolean {
+  const effective = rule.effective;
+  if (!effective) return true;
+  if (effective.from !== undefined && visitDate < effective.from) return false;
+  if (effective.to !== undefined && visitDate > effective.to) return false;
+  return true;
+}
+
+/**
+ * Whether the visit is inside a rule's scope. A scope names where a rule applies, so a visit
+ * that does not say its medical type, insurance, hospital level or department is outside any
+ * scope that restricts that field: the engine does not guess.
+ */
+export function inScope(scope: Scope | undefined, check: Check, medTypes?: readonly string[]): boolean {
+  const visit = check.visit;
+  const requiredMedTypes = medTypes ?? scope?.medTypes;
+  if (requiredMedTypes && (visit.medType === undefined || !requiredMedTypes.includes(visit.medType))) return false;
+  if (!scope) return true;
+  if (scope.visitTypes && !scope.visitTypes.includes(visit.type)) return false;
+  if (scope.insurance && (check.patient.insurance === undefined || !scope.insurance.includes(check.patient.insurance))) return false;
+  if (scope.hospitalLevels && (visit.hospitalLevel === undefined || !scope.hospitalLevels.includes(visit.hospitalLevel))) return false;
+  if (scope.depts && (visit.dept === undefined || !scope.depts.includes(visit.dept.code))) return false;
+  return true;
+}
+
+/** Whether a compiled rule applies at this visit: in effect and in scope. */
+export function applies(compiled: { rule: Rule; medTypes?: readonly string[] }, context: EvaluationContext): boolean {
+  return inEffect(compiled.rule, context.visitDate) && inScope(compiled.rule.scope, context.check, compiled.medTypes);
+}

@@ -1,0 +1,155 @@
+/**
+ * The patient's earlier prescriptions as the engine sees them: what the HIS sent with the
+ * check and what this PC's ledger recorded, merged into one de-duplicated list.
+ */
+import { normalizeCode } from '../../../rules-cache/model';
+import type { LedgerItem } from '../../../rules-cache/store-contract';
+import type { HistoryEntry } from '../protocol/messages';
+
+/** One earlier prescription line, from either source. */
+export interface PriorPrescription {
+  /** The prescription (line) id: the HIS's own, or `checkId#line` for ledger rows. */
+  rxId?: string;
+  /** National code, normalised. */
+  code?: string;
+  /** Hospital code, normalised. */
+  hospCode?: string;
+  name?: string;
+  /** `drug`, `herbal`, … where known (the ledger knows, the HIS history does not say). */
+  category?: string;
+  /** The day the supply starts, `YYYY-MM-DD`. */
+  date: string;
+  days?: number;
+  qty?: number;
+  amount?: number;
+  deptCode?: string;
+  deptName?: string;
+  doctorCode?: string;
+  doctorName?: string;
+  /** HIS entries without a channel are taken as insured: that is what a HIS sends by default. */
+  channel: 'insured' | 'selfpay';
+  /** Where the line came from, shown in the popup so the doctor knows whom to ask. */
+  source: 'history' | 'ledger';
+}
+
+function priorFromHistory(entry: HistoryEntry): PriorPrescription {
+  return {
+    rxId: entry.rxId,
+    code: entry.code,
+    hospCode: entry.hospCode === undefined ? undefined : normalizeCode(entry.hospCode),
+    name: entry.name,
+    date: entry.date,
+    days: entry.days,
+    qty: entry.qty,
+    amount: entry.amount,
+    deptCode: entry.dept?.code,
+    deptName: entry.dept?.name,
+    doctorCode: entry.doctor?.code,
+    doctorName: entry.doctor?.name,
+    channel: entry.channel ?? 'insured',
+    source: 'history',
+  };
+}
+
+function priorFromLedger(item: LedgerItem): PriorPrescription {
+  return {
+    rxId: item.rxId,
+    code: item.code === undefined ? undefined : normalizeCode(item.code),
+    hospCode: item.hospCode === undefined ? undefined : normalizeCode(item.hospCode),
+    name: item.name,
+    category: item.category,
+    date: item.date,
+    days: item.days,
+    qty: item.qty,
+    amount: item.amount,
+    deptCode: item.deptCode,
+    deptName: item.deptName,
+    doctorCode: item.doctorCode,
+    doctorName: item.doctorName,
+    channel: item.channel,
+    source: 'ledger',
+  };
+}
+
+/** The item a line is about: its national code, or its hospital code when it has none. */
+function itemKey(prior: PriorPrescription): string {
+  return prior.code !== undefined ? `N:${prior.code}` : `H:${prior.hospCode ?? ''}`;
+}
+
+/** Two figures agree unless both sides know them and they differ. */
+function agree(a: number | undefined, b: number | undefined): boolean {
+  return a === undefined || b === undefined || a === b;
+}
+
+/** Fills what the HIS left out from the ledger's copy of the same line. */
+function completed(history: PriorPrescription, ledger: PriorPrescription): PriorPrescription {
+  return {
+    ...history,
+    hospCode: history.hospCode ?? ledger.hospCode,
+    name: history.name ?? ledger.name,
+    category: history.category ?? ledger.category,
+    days: history.days ?? ledger.days,
+    qty: history.qty ?? ledger.qty,
+    amount: history.amount ?? ledger.amount,
+    deptCode: history.deptCode ?? ledger.deptCode,
+    deptName: history.deptName ?? ledger.deptName,
+    doctorCode: history.doctorCode ?? ledger.doctorCode,
+    doctorName: history.doctorName ?? ledger.doctorName,
+  };
+}
+
+/**
+ * Merges the history the HIS sent with the ledger's rows into one list, newest first.
+ *
+ * The same line reaches RxGate twice when this PC committed an order that the HIS now sends
+ * back as history. A ledger row is the same line as a HIS entry when
+ * - both carry the same rxId for the same item (an rxId alone is not enough: many HIS use one
+ *   prescription number for every drug on it), or
+ * - the ids differ (the HIS numbers its prescriptions, the ledger uses `checkId#line`) but the
+ *   item (national code, else hospital code), the date, and the days and quantity (where both
+ *   sides know them) agree.
+ * Each HIS entry absorbs at most one ledger row, and entries within one source are never
+ * merged with each other: the HIS may rightly list the same drug twice on one day (two
+ * departments), and the ledger already keeps one row per rxId. The HIS entry wins, as the
+ * system of record; fields it lacks are filled from the ledger.
+ */
+export function mergeHistory(fromCheck: readonly HistoryEntry[], fromLedger: readonly LedgerItem[]): PriorPrescription[] {
+  const merged = fromCheck.map(priorFromHistory);
+  const byRxId = new Map<string, number[]>();
+  const byContent = new Map<string, number[]>();
+  merged.forEach((prior, index) => {
+    if (prior.rxId !== undefined) push(byRxId, `${prior.rxId}\u0000${itemKey(prior)}`, index);
+    push(byContent, `${itemKey(prior)}\u0000${prior.date}`, index);
+  });
+  const absorbed = new Set<number>();
+  const fromLedgerOnly: PriorPrescription[] = [];
+
+  for (const row of fromLedger.map(priorFromLedger)) {
+    const sameId = row.rxId === undefined ? undefined : byRxId.get(`${row.rxId}\u0000${itemKey(row)}`);
+    let match = sameId?.find((index) => !absorbed.has(index));
+    if (match === undefined) {
+      match = byContent
+        .get(`${itemKey(row)}\u0000${row.date}`)
+        ?.find((index) => !absorbed.has(index) && agree(merged[index]!.days, row.days) && agree(merged[index]!.qty, row.qty));
+    }
+    if (match === undefined) {
+      fromLedgerOnly.push(row);
+    } else {
+      absorbed.add(match);
+      merged[match] = completed(merged[match]!, row);
+    }
+  }
+
+  const all = [...merged, ...fromLedgerOnly];
+  // Newest first, and stable, so the engine names the same earlier prescription every time.
+  return all
+    .map((prior, index) => ({ prior, index }))
+    .sort((a, b) => (a.prior.date < b.prior.date ? 1 : a.prior.date > b.prior.date ? -1 : a.index - b.index))
+    .map(({ prior }) => prior);
+}
+
+function push(map: Map<string, number[]>, key: string, index: number): void {
+  const list = map.get(key);
+  if (list) list.push(index);
+  else map.set(key, [index]);
+}

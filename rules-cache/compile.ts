@@ -1,0 +1,268 @@
+/**
+ * Compiles a rule library into the in-memory indexes a check reads (architecture.md: "the hot
+ * path reads memory, not SQLite"). A check never scans the whole library: it looks rules up
+ * by the prefixes of each item's code, by hospital code, by chronic-disease code and by
+ * diagnosis category; only rules that name no drug at all (general repeat, days and herbal
+ * rules, a handful in any real library) are kept in plain lists.
+ *
+ * The result is frozen: the agent compiles a new library off to the side and swaps the whole
+ * object in one assignment, so a check in flight always sees one consistent library.
+ */
+import {
+  RULE_KINDS,
+  normalizeCode,
+  type ChronicRule,
+  type DaysRule,
+  type HerbalRule,
+  type IndicationRule,
+  type RepeatRule,
+  type Rule,
+  type RuleKind,
+  type RuleLibrary,
+} from './model';
+import {
+  DRUG_CODE_LENGTH,
+  categoriesInRange,
+  compileDiagnosisPatterns,
+  type DiagnosisMatcher,
+} from './codes';
+
+/** What every compiled rule carries: the rule as validated, and its position in the library. */
+interface CompiledBase<R extends Rule> {
+  /** The rule's kind again, at the top so that a union of compiled rules narrows on it. */
+  readonly kind: R['kind'];
+  readonly rule: R;
+  /** Position in the library, so findings come out in the same order however a rule was found. */
+  readonly order: number;
+}
+
+export interface CompiledIndicationRule extends CompiledBase<IndicationRule> {
+  /** `require.diagnoses` compiled; undefined when the rule does not restrict diagnoses. */
+  readonly diagnoses?: DiagnosisMatcher;
+}
+
+export interface CompiledChronicRule extends CompiledBase<ChronicRule> {
+  /** The registration code as the check sends it, normalised. */
+  readonly diseaseCode: string;
+  readonly diagnoses: DiagnosisMatcher;
+  /** `scope.medTypes`, defaulting to 门诊慢特病 (`14`) as rules.md says. */
+  readonly medTypes: readonly string[];
+}
+
+export interface CompiledRepeatRule extends CompiledBase<RepeatRule> {
+  readonly drugs?: readonly string[];
+  readonly exclude: readonly string[];
+}
+
+export type CompiledDaysRule = CompiledBase<DaysRule>;
+
+export interface CompiledHerbalRule extends CompiledBase<HerbalRule> {
+  readonly except?: DiagnosisMatcher;
+}
+
+/** Any compiled rule a drug-code prefix or hospital code can lead to. */
+export type CompiledDrugRule = CompiledIndicationRule | CompiledChronicRule | CompiledRepeatRule | CompiledDaysRule;
+
+/** The compiled, immutable form of a {@link RuleLibrary}. */
+export interface CompiledRules {
+  readonly version: number;
+  /** Where the library came from (`demo`, `import`, `pack`). */
+  readonly source: string;
+  readonly publishedAt?: string;
+  readonly expiresAt?: string;
+  /** Every rule of the library, enabled or not. */
+  readonly ruleCount: number;
+  /** Rules that can fire at all; a library with none cannot check anything. */
+  readonly enabledCount: number;
+  /** Rules of the library by kind, enabled or not. */
+  readonly counts: Readonly<Record<RuleKind, number>>;
+  /** Every rule by id, for the popup and the audit trail. */
+  readonly byId: ReadonlyMap<string, Rule>;
+  /**
+   * Drug-code prefix (normalised, 1–23 characters) → rules naming it, of every kind that names
+   * drugs (indication `drugs`, chronic `allow`, repeat and days `drugs`), in library order. One
+   * mixed list per key keeps a 100,000-rule library to one small array per prefix.
+   */
+  readonly byDrugPrefix: ReadonlyMap<string, readonly CompiledDrugRule[]>;
+  /** Longest prefix any rule names, so lookups stop early. */
+  readonly longestPrefix: number;
+  /** Hospital code (normalised) → rules naming it (indication `hospCodes`, chronic `allowHospCodes`). */
+  readonly byHospCode: ReadonlyMap<string, readonly CompiledDrugRule[]>;
+  /** Chronic-disease registration code (normalised) → its chronic rules. */
+  readonly chronicByDisease: ReadonlyMap<string, readonly CompiledChronicRule[]>;
+  /**
+   * Diagnosis key → chronic rules whose `disease.diagnoses` match it. Keys are normalised
+   * prefixes (`I10`, `E119`) and, for ranges, every three-character category in the range.
+   */
+  readonly chronicByDiagnosis: ReadonlyMap<string, readonly CompiledChronicRule[]>;
+  /** Every medical type some chronic rule applies at: a visit of another type is no chronic visit. */
+  readonly chronicMedTypes: ReadonlySet<string>;
+  /** Repeat rules without a `drugs` filter: they apply to every drug. */
+  readonly repeatGeneral: readonly CompiledRepeatRule[];
+  /** Days rules without `drugs`: the general limits (outpatient 7, emergency 3, …). */
+  readonly daysGeneral: readonly CompiledDaysRule[];
+  readonly herbal: readonly CompiledHerbalRule[];
+}
+
+/**
+ * Appends to a keyed list. The same rule reaches one key twice only through consecutive
+ * pushes (two patterns of one rule), so comparing with the last element de-duplicates without
+ * making a popular key quadratic.
+ */
+function pushToList<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (!list) map.set(key, [value]);
+  else if (list[list.length - 1] !== value) list.push(value);
+}
+
+/**
+ * Drug prefixes arrive normalised (the `DrugPrefix` schema does it); hospital codes are only
+ * trimmed there, so they are normalised here. Lists are short, and most have one entry.
+ */
+function unique(codes: readonly string[]): readonly string[] {
+  return codes.length < 2 ? codes : [...new Set(codes)];
+}
+
+function uniqueNormalized(codes: readonly string[]): readonly string[] {
+  return unique(codes.map(normalizeCode));
+}
+
+/**
+ * Compiles a validated library. Disabled rules are counted but not indexed: they can never
+ * fire. Effective dates and scope stay on the rules because they depend on the visit.
+ */
+export function compileRules(library: RuleLibrary): CompiledRules {
+  const counts = Object.fromEntries(RULE_KINDS.map((kind) => [kind, 0])) as Record<RuleKind, number>;
+  const byId = new Map<string, Rule>();
+  const byDrugPrefix = new Map<string, CompiledDrugRule[]>();
+  const byHospCode = new Map<string, CompiledDrugRule[]>();
+  const chronicByDisease = new Map<string, CompiledChronicRule[]>();
+  const chronicByDiagnosis = new Map<string, CompiledChronicRule[]>();
+  const chronicMedTypes = new Set<string>();
+  const repeatGeneral: CompiledRepeatRule[] = [];
+  const daysGeneral: CompiledDaysRule[] = [];
+  const herbal: CompiledHerbalRule[] = [];
+  let longestPrefix = 0;
+  let enabledCount = 0;
+  // Real libraries repeat the same diagnosis lists (every 限肺癌 drug says `C34`), so each
+  // distinct list is compiled, and each range expanded, once.
+  const matchers = new Map<string, DiagnosisMatcher>();
+  const matcherFor = (patterns: readonly string[]): DiagnosisMatcher => {
+    const key = patterns.join('|');
+    let matcher = matchers.get(key);
+    if (!matcher) matchers.set(key, (matcher = compileDiagnosisPatterns(patterns)));
+    return matcher;
+  };
+  const ranges = new Map<string, readonly string[]>();
+  const categoriesOf = (from: string, to: string): readonly string[] => {
+    const key = `${from}-${to}`;
+    let categories = ranges.get(key);
+    if (!categories) ranges.set(key, (categories = categoriesInRange(from, to)));
+    return categories;
+  };
+
+  const indexPrefixes = (prefixes: readonly string[], compiled: CompiledDrugRule) => {
+    for (const prefix of prefixes) {
+      if (prefix.length > longestPrefix) longestPrefix = Math.min(prefix.length, DRUG_CODE_LENGTH);
+      pushToList(byDrugPrefix, prefix, compiled);
+    }
+  };
+  const indexHospCodes = (codes: readonly string[], compiled: CompiledDrugRule) => {
+    for (const code of codes) pushToList(byHospCode, code, compiled);
+  };
+
+  library.rules.forEach((rule, order) => {
+    counts[rule.kind] += 1;
+    byId.set(rule.id, rule);
+    if (!rule.enabled) return;
+    enabledCount += 1;
+    switch (rule.kind) {
+      case 'indication': {
+        const compiled: CompiledIndicationRule = Object.freeze({
+          kind: rule.kind,
+          rule,
+          order,
+          diagnoses: rule.require.diagnoses ? matcherFor(rule.require.diagnoses) : undefined,
+        });
+        indexPrefixes(unique(rule.drugs), compiled);
+        indexHospCodes(uniqueNormalized(rule.hospCodes), compiled);
+        break;
+      }
+      case 'chronic': {
+        const compiled: CompiledChronicRule = Object.freeze({
+          kind: rule.kind,
+          rule,
+          order,
+          diseaseCode: normalizeCode(rule.disease.code),
+          diagnoses: matcherFor(rule.disease.diagnoses),
+          medTypes: Object.freeze([...(rule.scope?.medTypes ?? ['14'])]),
+        });
+        indexPrefixes(unique(rule.allow), compiled);
+        indexHospCodes(uniqueNormalized(rule.allowHospCodes), compiled);
+        pushToList(chronicByDisease, compiled.diseaseCode, compiled);
+        for (const pattern of compiled.diagnoses.patterns) {
+          if (pattern.kind === 'prefix') pushToList(chronicByDiagnosis, pattern.prefix, compiled);
+          else for (const category of categoriesOf(pattern.from, pattern.to)) pushToList(chronicByDiagnosis, category, compiled);
+        }
+        for (const medType of compiled.medTypes) chronicMedTypes.add(medType);
+        break;
+      }
+      case 'repeat': {
+        const drugs = rule.drugs ? unique(rule.drugs) : undefined;
+        const compiled: CompiledRepeatRule = Object.freeze({
+          kind: rule.kind,
+          rule,
+          order,
+          drugs: drugs ? Object.freeze([...drugs]) : undefined,
+          exclude: Object.freeze([...(rule.exclude ?? [])]),
+        });
+        // An empty `drugs` list names no drug, so the rule can never fire; it is not general.
+        if (drugs) indexPrefixes(drugs, compiled);
+        else repeatGeneral.push(compiled);
+        break;
+      }
+      case 'days': {
+        const compiled: CompiledDaysRule = Object.freeze({ kind: rule.kind, rule, order });
+        if (rule.drugs) indexPrefixes(unique(rule.drugs), compiled);
+        else daysGeneral.push(compiled);
+        break;
+      }
+      case 'herbal': {
+        herbal.push(
+          Object.freeze({
+            kind: rule.kind,
+            rule,
+            order,
+            except: rule.except ? matcherFor(rule.except.diagnoses) : undefined,
+          }),
+        );
+        break;
+      }
+    }
+  });
+
+  return Object.freeze({
+    version: library.version,
+    source: library.source,
+    publishedAt: library.publishedAt,
+    expiresAt: library.expiresAt,
+    ruleCount: library.rules.length,
+    enabledCount,
+    counts: Object.freeze(counts),
+    byId,
+    byDrugPrefix: freezeLists(byDrugPrefix),
+    longestPrefix,
+    byHospCode: freezeLists(byHospCode),
+    chronicByDisease: freezeLists(chronicByDisease),
+    chronicByDiagnosis: freezeLists(chronicByDiagnosis),
+    chronicMedTypes,
+    repeatGeneral: Object.freeze(repeatGeneral),
+    daysGeneral: Object.freeze(daysGeneral),
+    herbal: Object.freeze(herbal),
+  });
+}
+
+function freezeLists<T>(map: Map<string, T[]>): ReadonlyMap<string, readonly T[]> {
+  for (const list of map.values()) Object.freeze(list);
+  return map;
+}
