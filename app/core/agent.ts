@@ -12,7 +12,8 @@ import { z } from 'zod';
 import { compileRules, type CompiledRules } from '../../rules-cache/compile';
 import { parseRuleLibraryDocument, type RuleLibrary } from '../../rules-cache/model';
 import { openStore, type SqliteStore } from '../../rules-cache/store';
-import type { AuditEvent, LedgerItem, LibraryInfo } from '../../rules-cache/store-contract';
+import type { AuditEvent, LedgerItem, LedgerOrder, LibraryInfo } from '../../rules-cache/store-contract';
+import { writePackInWorker } from '../../rules-cache/library-writer';
 import { ChoiceError, resolveChoice, type ResolvedChoice } from './decisions';
 import { evaluate, mergeHistory } from './engine';
 import {
@@ -27,6 +28,7 @@ import {
 import { Nhsa3101, Nhsa3103, checkFromNhsa, nhsaResponse, parseJudgementId } from './protocol/nhsa';
 import type { AgentBridge, ClientView, PendingView, RecentCheck, RulesStatus, StatusView, SyncStatus } from './protocol/ui';
 import { ProtocolError, issuePath } from './protocol/errors';
+import { appRoot } from './paths';
 import { LocalServer } from './transport/server';
 import { AGENT_VERSION } from './version';
 
@@ -70,7 +72,7 @@ const RECENT_LIMIT = 2000;
 const RECENT_SHOWN = 50;
 
 /** The embedded demo library: the floor the agent starts on when nothing else is loaded. */
-export const DEMO_RULES_FILE = join(__dirname, '../../rules-cache/demo/demo-rules.json');
+export const DEMO_RULES_FILE = join(appRoot(), 'rules-cache', 'demo', 'demo-rules.json');
 
 export class Agent extends EventEmitter {
   readonly startedAt = new Date();
@@ -198,6 +200,55 @@ export class Agent extends EventEmitter {
     this.audit({ type: 'rules', data: { version: info.version, source: info.source, ruleCount: info.ruleCount, meta: meta ?? {} } }, true);
     this.emitStatus();
     return info;
+  }
+
+  private applying = false;
+  private deferredOrders: LedgerOrder[] = [];
+
+  /**
+   * Applies a verified rule pack without stopping checks: a worker thread parses, validates
+   * and writes it to SQLite in one transaction while this thread compiles the new index; the
+   * index is swapped in one assignment once the write has committed. While the worker holds
+   * the write lock, this thread's own writes (audit, ledger) wait in memory instead of
+   * blocking on the lock, and are written right after.
+   */
+  async applyPack(library: RuleLibrary, packBytes: Uint8Array, meta: Record<string, unknown>): Promise<LibraryInfo> {
+    if (this.applying) throw new Error('另一个规则库正在应用, 请稍后再试');
+    if (this.store.file === ':memory:') return this.applyLibrary(library, meta);
+    this.applying = true;
+    let info: LibraryInfo;
+    try {
+      const writing = writePackInWorker({
+        file: this.store.file,
+        packBytes,
+        version: library.version,
+        publishedAt: library.publishedAt,
+        expiresAt: library.expiresAt,
+        meta,
+      });
+      // Let the worker start before this thread is busy compiling.
+      await new Promise((resolve) => setImmediate(resolve));
+      const compiled = compileRules(library);
+      info = await writing;
+      this.rules = compiled;
+    } finally {
+      this.applying = false;
+      const orders = this.deferredOrders;
+      this.deferredOrders = [];
+      for (const order of orders) this.writeOrder(order);
+      this.flushAudit();
+    }
+    this.audit({ type: 'rules', data: { version: info.version, source: info.source, ruleCount: info.ruleCount, meta } }, true);
+    this.emitStatus();
+    return info;
+  }
+
+  private writeOrder(order: LedgerOrder): void {
+    try {
+      this.store.recordOrder(order);
+    } catch (error) {
+      this.log(`处方台账写入失败 (${order.items.length} 项): ${(error as Error).message}`);
+    }
   }
 
   /** Picks up a library that another process (`rxgate rules import`) wrote to the store. */
@@ -335,6 +386,7 @@ export class Agent extends EventEmitter {
   private flushAudit(): void {
     if (this.auditTimer) clearTimeout(this.auditTimer);
     this.auditTimer = null;
+    if (this.applying) return;
     const events = this.auditQueue;
     if (events.length === 0) return;
     this.auditQueue = [];
@@ -518,12 +570,10 @@ export class Agent extends EventEmitter {
         doctorName: visit.doctor?.name,
         channel: parsed.data.items === undefined && actions.get(item.line) === 'selfpay' ? 'selfpay' : item.channel,
       }));
-    const recorded = this.store.recordOrder({
-      checkId: held.check.id,
-      patientId: held.check.patient.id,
-      visitId: visit.id,
-      items: ledgerItems,
-    });
+    const order: LedgerOrder = { checkId: held.check.id, patientId: held.check.patient.id, visitId: visit.id, items: ledgerItems };
+    let recorded = ledgerItems.length;
+    if (this.applying) this.deferredOrders.push(order);
+    else recorded = this.store.recordOrder(order);
     held.committed = true;
     this.audit({
       type: 'commit',

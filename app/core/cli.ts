@@ -14,6 +14,7 @@ import { openAppWindow } from './open-browser';
 import { syncOffline, wireSync } from './sync-wiring';
 import { importRules } from './rules-import';
 import { CliError } from './cli-error';
+import { rulesBuild, rulesKeygen, rulesPublish } from './rules-commands';
 import { AGENT_VERSION } from './version';
 import { join } from 'node:path';
 
@@ -48,10 +49,35 @@ const commands: Record<string, Command> = {
     run: runAgent,
   },
   'rules import': {
-    usage: 'rxgate rules import FILE [--data-dir DIR] [--force]',
-    summary: '把规则库 (JSON, 或签名规则包) 导入本机缓存',
-    options: { ...dataDirOption, force: { type: 'boolean' } },
+    usage: 'rxgate rules import FILE [--data-dir DIR] [--public-key FILE]… [--force]',
+    summary: '把签名规则包 (目录或 manifest.json) 或 JSON 规则库导入本机缓存, 校验方式与同步相同',
+    options: { ...dataDirOption, force: { type: 'boolean' }, 'public-key': { type: 'string', multiple: true } },
     run: rulesImport,
+  },
+  'rules keygen': {
+    usage: 'rxgate rules keygen --out DIR',
+    summary: '生成 Ed25519 密钥对: DIR/private.pem (仅所有者可读) 和 DIR/public.pem',
+    options: { out: { type: 'string' } },
+    run: rulesKeygen,
+  },
+  'rules build': {
+    usage: 'rxgate rules build SOURCES… --key PRIVATE --out DIR [--version N] [--expires DATE] [--min-agent-version X.Y.Z] [--catalogue FILE]',
+    summary: '校验 CSV/XLSX/JSON 规则源并生成签名规则包 (有任何错误则不生成)',
+    options: {
+      key: { type: 'string' },
+      out: { type: 'string' },
+      version: { type: 'string' },
+      expires: { type: 'string' },
+      'min-agent-version': { type: 'string' },
+      catalogue: { type: 'string' },
+    },
+    run: rulesBuild,
+  },
+  'rules publish': {
+    usage: 'rxgate rules publish DIR --to WWWDIR [--public-key FILE]…',
+    summary: '把规则包布置到静态网站目录或共享文件夹 (清单固定路径, 规则包按哈希命名)',
+    options: { to: { type: 'string' }, 'public-key': { type: 'string', multiple: true } },
+    run: rulesPublish,
   },
   status: {
     usage: 'rxgate status [--data-dir DIR] [--json]',
@@ -196,7 +222,7 @@ async function runAgent(values: Record<string, unknown>): Promise<number> {
     process.once('SIGTERM', stop);
   });
   console.log('正在停止…');
-  sync?.stop();
+  await sync?.stop();
   await agent.stop();
   return 0;
 }
@@ -230,7 +256,8 @@ async function rulesImport(values: Record<string, unknown>, positionals: string[
   if (!file) throw new CliError('缺少规则库文件 — 用法: rxgate rules import FILE');
   if (!existsSync(file)) throw new CliError(`找不到文件: ${file}`);
   const dataDir = dataDirOf(values);
-  const outcome = await importRules(file, dataDir, { force: Boolean(values.force) });
+  const config = loadConfig(dataDir, { publicKeys: values['public-key'] as string[] | undefined });
+  const outcome = await importRules(file, dataDir, { force: Boolean(values.force), publicKeys: readPublicKeys(config.publicKeys ?? []) });
   console.log(outcome.message);
   const reload = await callAgent(dataDir, '/v1/rules/reload', 'POST', {});
   if (reload && reload.status === 200) console.log('正在运行的代理已切换到新规则库');

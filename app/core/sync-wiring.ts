@@ -1,8 +1,16 @@
 /**
- * Connects the agent to rule-pack sync. Without configured servers there is nothing to poll,
- * and `sync now` says so instead of pretending.
+ * Connects the agent to rule-pack sync (rules-cache/sync.ts): the client polls the configured
+ * servers, verifies what it finds against the pinned keys, and hands a verified pack to the
+ * agent, which applies it without stopping checks. Without configured servers there is
+ * nothing to poll, and `sync now` says so instead of pretending.
  */
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { openStore } from '../../rules-cache/store';
+import { createSyncClient, type SyncClient, type SyncState } from '../../rules-cache/sync';
 import type { Agent } from './agent';
+import { ConfigError, loadConfig, readPublicKeys } from './config';
+import { AGENT_VERSION } from './version';
 
 export interface SyncWiringOptions {
   servers: string[];
@@ -11,14 +19,93 @@ export interface SyncWiringOptions {
   reportUrl?: string;
 }
 
-export function wireSync(agent: Agent, options: SyncWiringOptions): { stop(): void } | null {
+const STATE_KEY = 'sync.state';
+const STATUS_KEY = 'sync.status';
+
+function requireKeys(options: SyncWiringOptions): void {
+  if (options.publicKeys.length === 0) {
+    throw new ConfigError('配置了规则服务器, 但没有固定的公钥 (--public-key 或配置文件 publicKeys): 无法校验规则包');
+  }
+}
+
+/** Starts polling for the agent; returns null (and says so in status) when no server is set. */
+export function wireSync(agent: Agent, options: SyncWiringOptions): SyncClient | null {
   if (options.servers.length === 0) {
     agent.setSyncStatus({ configured: false, servers: [], state: 'disabled', lastResult: '未配置规则服务器' });
     return null;
   }
-  throw new Error('规则包同步尚未接入');
+  requireKeys(options);
+  let client: SyncClient;
+  const publish = () => {
+    const status = client.status();
+    agent.setSyncStatus(status);
+    agent.store.setSetting(STATUS_KEY, status);
+  };
+  client = createSyncClient({
+    servers: options.servers,
+    publicKeys: options.publicKeys,
+    activeVersion: () => agent.activeVersion(),
+    activeExpiresAt: () => agent.rulesStatus()?.expiresAt,
+    apply: async (library, manifest, packBytes) => {
+      await agent.applyPack(library, packBytes, { packId: manifest.packId, keyId: manifest.keyId, sha256: manifest.pack.sha256 });
+    },
+    loadState: () => agent.store.getSetting<SyncState>(STATE_KEY),
+    saveState: (state) => agent.store.setSetting(STATE_KEY, state),
+    intervalMs: options.intervalMinutes === undefined ? undefined : options.intervalMinutes * 60_000,
+    reportUrl: options.reportUrl,
+    agentVersion: AGENT_VERSION,
+    // Every attempt logs one line: the moment to show its result in the status too.
+    log: (line) => {
+      agent.log(line);
+      publish();
+    },
+  });
+  agent.syncHandler = async () => {
+    const pending = client.syncNow();
+    publish();
+    const outcome = await pending;
+    publish();
+    return outcome.message;
+  };
+  publish();
+  client.start();
+  return client;
 }
 
-export async function syncOffline(_dataDir: string): Promise<{ ok: boolean; message: string }> {
-  return { ok: false, message: '代理未运行, 且未配置规则服务器' };
+/**
+ * `rxgate sync` while no agent is running: one attempt straight against the cache, with the
+ * same verification; the agent picks the result up when it starts.
+ */
+export async function syncOffline(dataDir: string): Promise<{ ok: boolean; message: string }> {
+  const config = loadConfig(dataDir);
+  const servers = config.servers ?? [];
+  if (servers.length === 0) return { ok: false, message: '代理未运行, 且未配置规则服务器 (配置文件 servers)' };
+  const publicKeys = readPublicKeys(config.publicKeys ?? []);
+  requireKeys({ servers, publicKeys });
+  const file = join(dataDir, 'rxgate.db');
+  if (!existsSync(dataDir)) return { ok: false, message: `数据目录不存在: ${dataDir}` };
+  const store = openStore(file);
+  try {
+    const client = createSyncClient({
+      servers,
+      publicKeys,
+      activeVersion: () => {
+        const active = store.libraryInfo().active;
+        return !active || active.source === 'demo' ? 0 : active.version;
+      },
+      apply: (library, manifest) => {
+        store.applyLibrary(library, { packId: manifest.packId, keyId: manifest.keyId, sha256: manifest.pack.sha256 });
+        store.appendAudit({ type: 'rules', data: { version: library.version, source: 'pack', ruleCount: library.rules.length, packId: manifest.packId } });
+      },
+      loadState: () => store.getSetting<SyncState>(STATE_KEY),
+      saveState: (state) => store.setSetting(STATE_KEY, state),
+      reportUrl: config.reportUrl,
+      agentVersion: AGENT_VERSION,
+    });
+    const outcome = await client.syncNow();
+    store.setSetting(STATUS_KEY, client.status());
+    return { ok: outcome.result !== 'failed', message: outcome.message };
+  } finally {
+    store.close();
+  }
 }

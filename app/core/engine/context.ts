@@ -160,14 +160,15 @@ export function buildContext(rules: CompiledRules, check: Check, prior: readonly
   });
 
   // A re-check of an order that was already committed on this PC must not find itself in the
-  // ledger (the ledger's rxIds are `checkId#line`).
-  const ownPrefix = `${check.id}#`;
+  // ledger. The agent writes `visitId/checkId#line` (check ids may repeat across visits); the
+  // store contract's plain `checkId#line` is recognised too.
+  const ownPrefixes = [`${check.visit.id}/${check.id}#`, `${check.id}#`];
   const priors: PriorView[] = [];
   const priorsByIdentity = new Map<string, PriorView[]>();
   const priorsByHospCode = new Map<string, PriorView[]>();
   const priorsByClass = new Map<string, PriorView[]>();
   for (const entry of prior) {
-    if (entry.source === 'ledger' && entry.rxId?.startsWith(ownPrefix)) continue;
+    if (entry.source === 'ledger' && entry.rxId !== undefined && ownPrefixes.some((prefix) => entry.rxId!.startsWith(prefix))) continue;
     const day = dayNumber(entry.date);
     const view: PriorView = {
       prior: entry,

@@ -730,6 +730,10 @@ describe('repeat', () => {
       { rxId: 'c-test#1', code: drug(AMLODIPINE), category: 'drug', date: '2026-11-24', days: 30, qty: 1, channel: 'insured' },
     ];
     assert.equal(run(rules, order({ items: [{ code: drug(AMLODIPINE) }] }), ledger).result, 'pass');
+    const visitScoped = ledger.map((row) => ({ ...row, rxId: 'V1/c-test#1' }));
+    assert.equal(run(rules, order({ items: [{ code: drug(AMLODIPINE) }] }), visitScoped).result, 'pass');
+    const otherVisit = ledger.map((row) => ({ ...row, rxId: 'V0/c-test#1' }));
+    assert.equal(run(rules, order({ items: [{ code: drug(AMLODIPINE) }] }), otherVisit).result, 'warn');
   });
 
   test('self-pay lines are checked too, without offering self-pay as the fix', () => {

@@ -1,0 +1,20 @@
+'use strict';
+// The agent as the benchmark's separate process: started from the compiled dist/ as the
+// product runs it, reporting when it is ready (listening, rules loaded) over the IPC channel.
+const { performance } = require('node:perf_hooks');
+const { join } = require('node:path');
+
+const [distDir, dataDir, token] = process.argv.slice(2);
+const { Agent } = require(join(distDir, 'app', 'core', 'agent.js'));
+
+Agent.start({ dataDir, port: 0, token, log: () => undefined }).then((agent) => {
+  // performance.now() counts from this process's start, so this is the cold start it paid.
+  process.send({ port: agent.port, readyMs: performance.now(), rss: process.memoryUsage().rss });
+  process.on('message', (message) => {
+    if (message === 'rss') process.send({ rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed });
+    if (message === 'stop') agent.stop().then(() => process.exit(0));
+  });
+}, (error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,178 @@
+/**
+ * `npm run bench`: measures RxGate against the quality targets in product.md and prints a
+ * table. A report, not a test: these machines are shared, so numbers vary run to run.
+ *
+ *   --rules N     rules in the library (default 100000)
+ *   --ledger N    ledger rows (default 1000000)
+ *   --checks N    checks per latency run (default 5000)
+ */
+import { fork, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { WebSocket } from 'ws';
+import { evaluate, mergeHistory } from '../app/core/engine';
+import { Check } from '../app/core/protocol/messages';
+import { historySince } from '../app/core/agent';
+import { compileRules } from '../rules-cache/compile';
+import { validateRules, type RuleLibrary } from '../rules-cache/model';
+import { openStore } from '../rules-cache/store';
+import { generateCheck, generateLedgerOrder, generateLibrary, patientId, seededRandom } from './bench-data';
+
+const { values } = parseArgs({
+  options: {
+    rules: { type: 'string', default: '100000' },
+    ledger: { type: 'string', default: '1000000' },
+    checks: { type: 'string', default: '5000' },
+  },
+});
+const RULES = Number(values.rules);
+const LEDGER = Number(values.ledger);
+const CHECKS = Number(values.checks);
+const PER_PATIENT = 20;
+const PATIENTS = Math.max(1, Math.floor(LEDGER / PER_PATIENT));
+const TOKEN = 'bench-token-0123456789abcdef';
+const root = join(__dirname, '..');
+
+interface Row {
+  what: string;
+  measured: string;
+  target: string;
+  ok?: boolean;
+}
+const rows: Row[] = [];
+function report(what: string, measured: string, target = '', ok?: boolean): void {
+  rows.push({ what, measured, target, ok });
+  console.log(`  ${what}: ${measured}${target ? `  (target ${target})` : ''}`);
+}
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+const ms = (value: number) => `${value.toFixed(3)} ms`;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rxgate-bench-'));
+  try {
+    console.log(`RxGate benchmark — ${RULES} rules, ${LEDGER} ledger rows, ${CHECKS} checks; node ${process.version}`);
+
+    console.log('Preparing data…');
+    const generated = generateLibrary(RULES);
+    const validated = validateRules(generated.rules);
+    if (validated.problems.length) throw new Error(`generated rules invalid: ${JSON.stringify(validated.problems[0])}`);
+    const library: RuleLibrary = { version: generated.version, source: 'pack', rules: validated.rules };
+
+    const store = openStore(join(dataDir, 'rxgate.db'));
+    let started = performance.now();
+    store.applyLibrary(library);
+    report(`store.applyLibrary, ${RULES} rules (SQLite transaction, validation included)`, ms(performance.now() - started));
+
+    started = performance.now();
+    const random = seededRandom(7);
+    for (let patient = 0; patient < PATIENTS; patient += 1) store.recordOrder(generateLedgerOrder(patient, PER_PATIENT, random));
+    console.log(`  ledger: ${store.ledgerCount()} rows written in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+    started = performance.now();
+    const compiled = compileRules(library);
+    report(`compileRules, ${RULES} rules`, ms(performance.now() - started));
+
+    // ---- engine --------------------------------------------------------------------------
+    const checkRandom = seededRandom(11);
+    const samplesChecks = Array.from({ length: 500 }, (_, index) =>
+      Check.parse(generateCheck(generated, checkRandom, `e-${index}`, patientId(Math.floor(checkRandom() * PATIENTS)))),
+    );
+    const ledgerRows = samplesChecks.map((check) => store.priorItems(check.patient.id, historySince(check.visit.date)));
+    let findings = 0;
+    const engineSamples: number[] = [];
+    for (let round = 0; round < 11_000; round += 1) {
+      const index = round % samplesChecks.length;
+      const check = samplesChecks[index]!;
+      const begin = performance.now();
+      const verdict = evaluate(compiled, check, mergeHistory(check.history, ledgerRows[index]!));
+      const elapsed = performance.now() - begin;
+      if (round >= 1000) engineSamples.push(elapsed);
+      findings += verdict.findings.length;
+    }
+    const enginePercentile99 = percentile(engineSamples, 99);
+    report(
+      'engine: 20 items + 200 history (+ ~20 ledger rows), p50 / p99',
+      `${ms(percentile(engineSamples, 50))} / ${ms(enginePercentile99)}  (avg ${(findings / 11_000).toFixed(1)} findings)`,
+      'p99 ≤ 1 ms',
+      enginePercentile99 <= 1,
+    );
+    const lookupSamples: number[] = [];
+    for (let round = 0; round < 5000; round += 1) {
+      const begin = performance.now();
+      store.priorItems(patientId(Math.floor(checkRandom() * PATIENTS)), '2025-11-23');
+      lookupSamples.push(performance.now() - begin);
+    }
+    report('ledger lookup per check (indexed SQLite read), p50 / p99', `${ms(percentile(lookupSamples, 50))} / ${ms(percentile(lookupSamples, 99))}`);
+    store.close();
+
+    // ---- the agent as a separate process -------------------------------------------------
+    console.log('Building dist/ for the agent process…');
+    const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('tsc build failed');
+
+    const spawnedAt = performance.now();
+    const child = fork(join(__dirname, 'bench-agent.js'), [join(root, 'dist'), dataDir, TOKEN], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const ready = await new Promise<{ port: number; readyMs: number; rss: number }>((resolve, reject) => {
+      child.once('message', (message) => resolve(message as { port: number; readyMs: number; rss: number }));
+      child.once('exit', (code) => reject(new Error(`agent exited ${code}`)));
+    });
+    const wallReady = performance.now() - spawnedAt;
+    report(
+      `cold start to ready (listening, ${RULES} rules loaded): process start → ready / spawn → ready`,
+      `${ms(ready.readyMs)} / ${ms(wallReady)}`,
+      '≤ 1.5 s',
+      wallReady <= 1500,
+    );
+
+    const socket = new WebSocket(`ws://127.0.0.1:${ready.port}/v1?token=${TOKEN}`, { maxPayload: 64 * 1024 * 1024 });
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    const wsRandom = seededRandom(23);
+    const frames = Array.from({ length: 500 }, (_, index) =>
+      JSON.stringify(generateCheck(generated, wsRandom, `w-${index}`, patientId(Math.floor(wsRandom() * PATIENTS)))),
+    );
+    const roundTrip = (frame: string) =>
+      new Promise<number>((resolve) => {
+        const begin = performance.now();
+        socket.once('message', () => resolve(performance.now() - begin));
+        socket.send(frame);
+      });
+    for (let index = 0; index < 500; index += 1) await roundTrip(frames[index % frames.length]!);
+    const wsSamples: number[] = [];
+    for (let index = 0; index < CHECKS; index += 1) wsSamples.push(await roundTrip(frames[index % frames.length]!));
+    const wsPercentile99 = percentile(wsSamples, 99);
+    report(
+      'WebSocket check → verdict round trip, p50 / p99 / max',
+      `${ms(percentile(wsSamples, 50))} / ${ms(wsPercentile99)} / ${ms(Math.max(...wsSamples))}`,
+      'p99 ≤ 5 ms',
+      wsPercentile99 <= 5,
+    );
+    child.send('rss');
+    const after = await new Promise<{ rss: number; heapUsed: number }>((resolve) => child.once('message', (message) => resolve(message as { rss: number; heapUsed: number })));
+    report('agent RSS: after start / after the latency run', `${mb(ready.rss)} / ${mb(after.rss)} (heap ${mb(after.heapUsed)})`, '≤ 300 MB', after.rss <= 300 * 1024 * 1024);
+    socket.close();
+    child.send('stop');
+    await new Promise((resolve) => child.once('exit', resolve));
+
+    console.log('\n| what | measured | target | |');
+    console.log('|---|---|---|---|');
+    for (const row of rows) console.log(`| ${row.what} | ${row.measured} | ${row.target} | ${row.ok === undefined ? '' : row.ok ? 'met' : 'MISSED'} |`);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
