@@ -38,10 +38,8 @@ export const DiagnosisPattern = normalizedString.pipe(
     }, '诊断范围的起点不能大于终点'),
 );
 
-const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, '日期格式应为 YYYY-MM-DD').refine(
-  (value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value),
-  '不是有效日期',
-);
+/** A calendar date `YYYY-MM-DD` (zod checks month lengths and leap years). */
+const IsoDate = z.iso.date('日期应为有效的 YYYY-MM-DD');
 
 export const VisitType = z.enum(['outpatient', 'emergency', 'inpatient']);
 export type VisitType = z.infer<typeof VisitType>;

@@ -7,10 +7,8 @@ import { z } from 'zod';
 import { Level, VisitType, normalizeCode } from '../../../rules-cache/model';
 
 const Id = z.string().min(1).max(128);
-const IsoDate = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD')
-  .refine((value) => new Date(`${value}T00:00:00Z`).toISOString().startsWith(value), 'not a real calendar date');
+/** A calendar date `YYYY-MM-DD` (zod checks month lengths and leap years). */
+const IsoDate = z.iso.date('expected a real calendar date as YYYY-MM-DD');
 const Code = z.string().min(1).max(64).transform(normalizeCode);
 const Named = z.object({ code: z.string().min(1).max(64), name: z.string().max(100).optional() });
 const Money = z.number().finite().min(0).max(1e9);
