@@ -130,3 +130,12 @@ export function permissionAllowed(_permission: string, _requestingUrl: string): 
 export function navigationAllowed(_targetUrl: string): boolean {
   return false;
 }
+
+/**
+ * Requests a page may make at all. Our pages load from `rxgate:` and need nothing else; the
+ * DevTools of a development build load from `devtools:`. Everything else (http, https, ws,
+ * file) is cancelled, so even a script that slipped in could not send data anywhere.
+ */
+export function requestAllowed(url: string): boolean {
+  return /^(rxgate|devtools|data|blob):/i.test(url);
+}
