@@ -43,7 +43,9 @@ function CheckPopup({ view }: { view: PendingView }) {
 
   // Focus lands on the first item that needs the doctor, so the number keys work at once.
   useEffect(() => {
-    const first = evaluation.problems.find((problem) => problem.line)?.line ?? evaluation.items[0]?.line;
+    // The first card in reading order that needs something, not the first finding (blocks sort first).
+    const open = new Set(evaluation.problems.map((problem) => problem.line));
+    const first = evaluation.items.find((item) => open.has(item.line))?.line ?? evaluation.items[0]?.line;
     if (first) focusItemCard(first, root.current ?? document);
     document.title = `【${resultLabel[view.result]}】RxGate 医保事前提醒`;
     // Only on a new check; later changes to the draft must not pull the focus back.

@@ -20,12 +20,19 @@ export function itemCards(root: ParentNode = document): HTMLElement[] {
   return [...root.querySelectorAll<HTMLElement>('[data-item-card]')];
 }
 
-/** Focuses the card for `line`; returns whether there was one. */
+/**
+ * Focuses the card for `line`; returns whether there was one. The page scrolls only when the
+ * card's top is out of view, so what sits above the first card (the chronic panel) stays on
+ * screen when the popup opens.
+ */
 export function focusItemCard(line: string, root: ParentNode = document): boolean {
   const card = itemCards(root).find((candidate) => candidate.dataset.line === line);
   if (!card) return false;
-  card.focus();
-  card.scrollIntoView({ block: 'nearest' });
+  card.focus({ preventScroll: true });
+  const scroller = card.closest('.popup-body');
+  const box = card.getBoundingClientRect();
+  const view = scroller?.getBoundingClientRect() ?? { top: 0, bottom: window.innerHeight };
+  if (box.top < view.top || box.top > view.bottom - 48) card.scrollIntoView({ block: 'start' });
   return true;
 }
 

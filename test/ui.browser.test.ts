@@ -1,0 +1,244 @@
+/**
+ * The popup and status window in real Chromium against the real headless agent: a HIS client
+ * sends the example checks over the WebSocket, the test drives the popup with the keyboard and
+ * the mouse as a doctor would, and asserts the `decision` frames the HIS receives. Screenshots
+ * at 1366×768 go to docs/screenshots/ for people to look at.
+ *
+ * Needs Debian's chromium (/usr/bin/chromium, or RXGATE_CHROMIUM) and the shared examples
+ * (../shared/examples, or RXGATE_EXAMPLES); skipped with a reason when either is missing.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { WebSocket } from 'ws';
+import { startAgent, type Agent } from '../app/core/agent';
+import type { CheckInput, Decision } from '../app/core/protocol/messages';
+import { buildRenderer } from '../scripts/build-renderer';
+
+const root = resolve(__dirname, '..');
+const chromiumPath = process.env.RXGATE_CHROMIUM ?? '/usr/bin/chromium';
+const examplesDir = process.env.RXGATE_EXAMPLES ?? resolve(root, '..', 'shared', 'examples');
+const screenshotsDir = join(root, 'docs', 'screenshots');
+const token = 'browser-test-token-0123456789';
+const skip = !existsSync(chromiumPath)
+  ? `no Chromium at ${chromiumPath}`
+  : !existsSync(join(examplesDir, 'check-indication.json'))
+    ? `no examples at ${examplesDir}`
+    : false;
+
+function example(name: string): CheckInput {
+  return (JSON.parse(readFileSync(join(examplesDir, name), 'utf8')) as { message: CheckInput }).message;
+}
+
+/** A HIS connected the way a native client connects: token in the query. */
+class His {
+  private readonly frames: Array<Record<string, unknown>> = [];
+  private readonly waiters: Array<() => void> = [];
+  private constructor(private readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      this.frames.push(JSON.parse(String(data)) as Record<string, unknown>);
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+  }
+
+  static async connect(url: string): Promise<His> {
+    const socket = new WebSocket(`${url}?token=${token}`);
+    await new Promise<void>((resolveOpen, reject) => {
+      socket.once('open', () => resolveOpen());
+      socket.once('error', reject);
+    });
+    return new His(socket);
+  }
+
+  send(message: unknown): void {
+    this.socket.send(JSON.stringify(message));
+  }
+
+  /** The first frame of `type` about check `id`, waiting up to `ms` for it. */
+  async next(type: string, id: string, ms = 5000): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const index = this.frames.findIndex((frame) => frame.type === type && frame.id === id);
+      if (index >= 0) return this.frames.splice(index, 1)[0]!;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no ${type} for ${id}; frames: ${JSON.stringify(this.frames).slice(0, 500)}`);
+      await new Promise<void>((wake) => {
+        const timer = setTimeout(wake, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          wake();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+describe('popup and status window in Chromium against the headless agent', { skip }, () => {
+  let agent: Agent;
+  let browser: Browser;
+  let page: Page;
+  let his: His;
+  let dataDir: string;
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'rxgate-ui-test-'));
+    const { outDir } = await buildRenderer({ outDir: join(dataDir, 'ui') });
+    agent = await startAgent({
+      dataDir: join(dataDir, 'data'),
+      port: 0,
+      token,
+      rulesFile: join(examplesDir, 'rules.json'),
+      uiDir: outDir,
+    });
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
+    await page.goto(agent.uiUrl);
+    await page.getByTestId('status').waitFor();
+    his = await His.connect(agent.url);
+  });
+
+  after(async () => {
+    his?.close();
+    await browser?.close();
+    await agent?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('the token leaves the address bar and the status view shows while nothing waits', async () => {
+    assert.doesNotMatch(page.url(), /token=/);
+    await page.getByTestId('status-rules').getByText('v1', { exact: true }).waitFor();
+  });
+
+  test('a block: 确认 stays disabled until the item is fixed; the number key fixes it; Enter confirms', async () => {
+    const check = example('check-indication.json');
+    his.send(check);
+    const verdict = await his.next('verdict', check.id);
+    assert.equal(verdict.result, 'block');
+    assert.equal(verdict.pending, true);
+
+    await page.getByTestId('popup').waitFor();
+    assert.equal(await page.getByTestId('result').getAttribute('data-result'), 'block');
+    assert.match(await page.getByTestId('patient').innerText(), /张\*/);
+    assert.doesNotMatch(await page.getByTestId('patient').innerText(), /张三/, 'the name is masked');
+    const item = page.getByTestId('item-1');
+    assert.match(await item.innerText(), /紫龙金片/);
+    assert.match(await item.innerText(), /拦截/);
+    assert.equal(await page.getByTestId('action-1-continue').count(), 0, 'no 继续 past a block');
+    assert.equal(await page.getByTestId('confirm').isDisabled(), true);
+
+    await page.keyboard.press('1');
+    assert.equal(await page.getByTestId('action-1-selfpay').getAttribute('aria-checked'), 'true');
+    assert.equal(await page.getByTestId('confirm').isDisabled(), false);
+    await page.keyboard.press('Enter');
+
+    const decision = (await his.next('decision', check.id)) as unknown as Decision;
+    assert.equal(decision.outcome, 'proceed');
+    assert.deepEqual(decision.lines, [{ line: '1', action: 'selfpay' }]);
+    assert.deepEqual(decision.reasons, []);
+    await page.getByTestId('status').waitFor();
+  });
+
+  test('warnings: continuing needs a reason, picked with the mouse; the earlier prescription is shown', async () => {
+    const check = example('check-repeat.json');
+    his.send(check);
+    assert.equal((await his.next('verdict', check.id)).result, 'warn');
+    await page.getByTestId('popup').waitFor();
+    const item = page.getByTestId('item-1');
+    assert.match(await item.innerText(), /心内科/);
+    assert.match(await item.innerText(), /王医生/);
+    assert.equal(await page.getByTestId('action-1-continue').getAttribute('aria-checked'), 'true', 'a warning is continued by default');
+    assert.equal(await page.getByTestId('confirm').isDisabled(), true, 'until there is a reason');
+
+    await page.getByTestId('reason-choice-1-0').click();
+    assert.equal(await page.getByTestId('confirm').isDisabled(), false);
+    await page.getByTestId('confirm').click();
+
+    const decision = (await his.next('decision', check.id)) as unknown as Decision;
+    assert.equal(decision.outcome, 'proceed');
+    assert.deepEqual(decision.lines, [{ line: '1', action: 'continue' }]);
+    assert.ok(decision.reasons.length >= 1);
+    for (const reason of decision.reasons) assert.equal(reason.reason, '患者病情需要');
+  });
+
+  test('free-text reasons are typed; Tab moves from the item into its reason', async () => {
+    const check = { ...example('check-repeat.json'), id: 'c-typed' };
+    his.send(check);
+    await his.next('verdict', check.id);
+    await page.getByTestId('popup').waitFor();
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('患者出差, 需带药');
+    assert.equal(await page.getByTestId('reason-input-1').inputValue(), '患者出差, 需带药');
+    await page.keyboard.press('Enter');
+    const decision = (await his.next('decision', check.id)) as unknown as Decision;
+    assert.ok(decision.reasons.every((reason) => reason.reason === '患者出差, 需带药'));
+  });
+
+  test('Esc goes back to editing', async () => {
+    const check = example('check-chronic.json');
+    his.send(check);
+    assert.equal((await his.next('verdict', check.id)).result, 'block');
+    await page.getByTestId('popup').waitFor();
+    assert.match(await page.getByTestId('item-2').innerText(), /二甲双胍片/);
+    await page.keyboard.press('Escape');
+    const decision = (await his.next('decision', check.id)) as unknown as Decision;
+    assert.equal(decision.outcome, 'revise');
+    assert.deepEqual(decision.lines, []);
+  });
+
+  test('checks queue as 1/2; a check the HIS cancels closes', async () => {
+    const first = { ...example('check-indication.json'), id: 'c-queue-1' };
+    const second = { ...example('check-chronic.json'), id: 'c-queue-2' };
+    his.send(first);
+    await his.next('verdict', first.id);
+    his.send(second);
+    await his.next('verdict', second.id);
+    await page.getByTestId('queue-position').waitFor();
+    assert.equal(await page.getByTestId('queue-position').innerText(), '1/2');
+    assert.equal(await page.getByTestId('popup').getAttribute('data-check-id'), first.id);
+
+    his.send({ type: 'cancel', id: first.id });
+    await page.locator(`[data-testid="popup"][data-check-id="${second.id}"]`).waitFor();
+    assert.equal(await page.getByTestId('queue-position').count(), 0);
+
+    await page.keyboard.press('2');
+    await page.keyboard.press('Enter');
+    const decision = (await his.next('decision', second.id)) as unknown as Decision;
+    assert.equal(decision.outcome, 'proceed');
+    assert.deepEqual(decision.lines, [{ line: '2', action: 'remove' }]);
+  });
+
+  test('screenshots of the popup and the status window at 1366×768', async () => {
+    mkdirSync(screenshotsDir, { recursive: true });
+    // One order with a bit of everything: a block, a repeat from another department, the
+    // chronic year-to-date panel.
+    const chronic = example('check-chronic.json');
+    const repeat = example('check-repeat.json');
+    const check: CheckInput = { ...chronic, id: 'c-screenshot', history: repeat.history };
+    his.send(check);
+    await his.next('verdict', check.id);
+    await page.getByTestId('popup').waitFor();
+    await page.getByTestId('chronic').waitFor();
+    await page.screenshot({ path: join(screenshotsDir, 'popup.png') });
+    await page.keyboard.press('Escape');
+    await his.next('decision', check.id);
+
+    await page.goto(`${agent.uiUrl}&view=status`);
+    await page.getByTestId('status-checks').waitFor();
+    await page.getByTestId('sync-now').click();
+    await page.getByTestId('sync-message').waitFor();
+    await page.screenshot({ path: join(screenshotsDir, 'status.png') });
+    assert.ok(existsSync(join(screenshotsDir, 'popup.png')));
+  });
+});
