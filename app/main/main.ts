@@ -8,6 +8,7 @@
  * popup placement) lives in a sibling file without Electron and is tested in Node; this file
  * only wires them to Electron's APIs.
  */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -269,9 +270,13 @@ function onStatus(status: StatusView): void {
   updateTray();
 }
 
+/**
+ * Whether this user may switch start-at-login. Not in a development run (it would register
+ * `electron .`), and not where the Windows installer set it up for every user (HKLM Run, with
+ * a marker file next to the resources): there IT decides.
+ */
 function autostartAvailable(): boolean {
-  // A development run must not register `electron .` to start at login.
-  return app.isPackaged;
+  return app.isPackaged && !existsSync(join(process.resourcesPath, 'machine-autostart'));
 }
 
 function autostartOptions(): { autoStart: boolean; autoStartAvailable: boolean } {
