@@ -2,7 +2,7 @@
 # (placeholders such as ${executable} are filled by electron-builder).
 #
 # The machine-wide settings live in /etc/rxgate/config.json (app/core/config.ts). Install with
-#   sudo RXGATE_CONFIG=/path/to/config.json dpkg -i rxgate_0.1.0_amd64.deb
+#   sudo RXGATE_CONFIG=/path/to/config.json dpkg -i RxGate-0.1.0-linux-x64.deb
 # to put the hospital's settings there; an existing file is replaced only when one is given.
 mkdir -p /etc/rxgate
 chmod 755 /etc/rxgate
