@@ -98,6 +98,17 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 2,
+    name: 'rule library digest, so a library validated when written is only integrity-checked when read',
+    sql: `
+      -- sha256 over the library's rule bodies in position order (each followed by a newline),
+      -- and the rule-model version they were validated against. NULL for libraries written
+      -- before this migration: those are validated rule by rule, as before.
+      ALTER TABLE libraries ADD COLUMN rules_digest TEXT;
+      ALTER TABLE libraries ADD COLUMN model_version INTEGER;
+    `,
+  },
 ];
 
 /** The schema version this build of the app writes. */

@@ -179,6 +179,12 @@ export type HerbalRule = z.infer<typeof HerbalRule>;
 export type RuleKind = Rule['kind'];
 export const RULE_KINDS: readonly RuleKind[] = ['indication', 'chronic', 'repeat', 'days', 'herbal'];
 
+/**
+ * Bumped whenever what `Rule` accepts or how it fills defaults changes, so that libraries
+ * stored by an older build are validated again instead of trusted.
+ */
+export const RULE_MODEL_VERSION = 1;
+
 /** A whole library as the store, packs and `rules import` see it. */
 export interface RuleLibrary {
   version: number;

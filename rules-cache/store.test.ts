@@ -68,10 +68,10 @@ function manualClock(start: string): { now: () => Date; set: (iso: string) => vo
   return { now: () => new Date(current), set: (iso) => (current = new Date(iso)) };
 }
 
-function withStore(file: string, run: (store: SqliteStore) => void, options?: Parameters<typeof openStore>[1]): void {
+function withStore<T>(file: string, run: (store: SqliteStore) => T, options?: Parameters<typeof openStore>[1]): T {
   const store = openStore(file, options);
   try {
-    run(store);
+    return run(store);
   } finally {
     store.close();
   }
@@ -286,6 +286,28 @@ test('stored rules are validated again on load: an edited row is reported, not u
       (error: unknown) => error instanceof RuleLibraryError && error.problems.length === 1 && error.problems[0]!.message === '规则编号重复',
     );
   });
+});
+
+test('a library whose digest matches is parsed, not validated again; anything else is validated', (context) => {
+  const file = join(temporaryDirectory(context), 'cache.db');
+  withStore(file, (store) => store.applyLibrary(library(1, makeRules(10, 'D'))));
+  const trusted = withStore(file, (store) => store.activeLibrary());
+  const raw = new Database(file);
+  const digest = raw.prepare("SELECT rules_digest, model_version FROM libraries WHERE slot = 'active'").get() as { rules_digest: string; model_version: number };
+  assert.match(digest.rules_digest, /^[0-9a-f]{64}$/);
+  assert.equal(digest.model_version, 1);
+  // Without the digest (a library written before it existed) the rules are validated: same result.
+  raw.prepare('UPDATE libraries SET rules_digest = NULL').run();
+  raw.close();
+  const validated = withStore(file, (store) => store.activeLibrary());
+  assert.equal(trusted?.library.rules.length, 10);
+  assert.deepEqual(validated, trusted);
+  // An edit that is still valid JSON but breaks the schema is caught by validation, digest or not.
+  const edit = new Database(file);
+  edit.prepare(`UPDATE libraries SET rules_digest = ?`).run(digest.rules_digest);
+  edit.prepare("UPDATE rules SET body = json_set(body, '$.level', 'maybe') WHERE rule_id = 'D-2'").run();
+  edit.close();
+  withStore(file, (store) => assert.throws(() => store.activeLibrary(), RuleLibraryError));
 });
 
 test('an error inside the apply transaction rolls all of it back; the store carries on', () => {

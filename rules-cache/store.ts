@@ -7,11 +7,11 @@
  * done before they start; writes use IMMEDIATE transactions so that a second process on the
  * same file (the CLI next to a running agent) waits for the lock instead of failing halfway.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { auditHash, GENESIS_HASH } from './audit-hash';
 import { SCHEMA_VERSION, SchemaTooNewError, migrate, schemaVersion } from './migrations';
-import { Rule, RuleLibraryError, describeIssue, validateRules, type RuleLibrary, type RuleProblem } from './model';
+import { RULE_MODEL_VERSION, Rule, RuleLibraryError, describeIssue, validateRules, type RuleLibrary, type RuleProblem } from './model';
 import type {
   AuditEvent,
   AuditRecord,
@@ -62,6 +62,24 @@ export interface SqliteStore extends Store {
   appendAuditBatch(events: readonly AuditEvent[]): AuditRecord[];
   /** Removes a setting; `setSetting(key, undefined)` does the same. */
   deleteSetting(key: string): void;
+}
+
+function libraryOf(row: LibraryRow, rules: Rule[]): { library: RuleLibrary; info: LibraryInfo } {
+  const info = toLibraryInfo(row);
+  const library: RuleLibrary = { version: row.version, source: row.source, rules };
+  if (info.publishedAt !== undefined) library.publishedAt = info.publishedAt;
+  if (info.expiresAt !== undefined) library.expiresAt = info.expiresAt;
+  return { library, info };
+}
+
+/** sha256 over rule bodies in order, each followed by a newline (a body is one-line JSON). */
+function rulesDigest(bodies: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const body of bodies) {
+    hash.update(body);
+    hash.update('\n');
+  }
+  return hash.digest('hex');
 }
 
 /**
@@ -118,6 +136,8 @@ interface LibraryRow {
   published_at: string | null;
   expires_at: string | null;
   meta: string | null;
+  rules_digest: string | null;
+  model_version: number | null;
 }
 
 interface AuditRow {
@@ -175,7 +195,7 @@ function prepareStatements(database: Database.Database) {
     deleteSetting: prepare<[string]>('DELETE FROM settings WHERE key = ?'),
 
     library: prepare<[Slot], LibraryRow>(
-      `SELECT id, version, source, rule_count, counts, applied_at, published_at, expires_at, meta
+      `SELECT id, version, source, rule_count, counts, applied_at, published_at, expires_at, meta, rules_digest, model_version
        FROM libraries WHERE slot = ?`,
     ),
     // The body alone: reading rule_id and kind too costs a third more, and the body carries both.
@@ -183,9 +203,9 @@ function prepareStatements(database: Database.Database) {
     deleteRules: prepare<[number]>('DELETE FROM rules WHERE library_id = ?'),
     deleteLibrary: prepare<[number]>('DELETE FROM libraries WHERE id = ?'),
     setSlot: prepare<[Slot | null, number]>('UPDATE libraries SET slot = ? WHERE id = ?'),
-    insertLibrary: prepare<[number, string, number, string, string, string | null, string | null, string | null]>(
-      `INSERT INTO libraries (slot, version, source, rule_count, counts, applied_at, published_at, expires_at, meta)
-       VALUES ('active', ?, ?, ?, ?, ?, ?, ?, ?)`,
+    insertLibrary: prepare<[number, string, number, string, string, string | null, string | null, string | null, string, number]>(
+      `INSERT INTO libraries (slot, version, source, rule_count, counts, applied_at, published_at, expires_at, meta, rules_digest, model_version)
+       VALUES ('active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertRule: prepare<[number | bigint, number, string, string, string]>(
       'INSERT INTO rules (library_id, position, rule_id, kind, body) VALUES (?, ?, ?, ?, ?)',
@@ -305,6 +325,18 @@ class SqliteRuleStore implements SqliteStore {
     const row = this.statements.library.get('active');
     if (!row) return null;
     const stored = this.statements.ruleBodies.all(row.id);
+    // Every rule was validated before it was written. When the bodies still hash to what was
+    // written, by this rule model, parsing is enough; validating 100,000 rules again would
+    // triple the agent's cold start. Anything else (edited rows, an older model, a library
+    // from before the digest) is validated rule by rule.
+    if (
+      row.rules_digest !== null &&
+      row.model_version === RULE_MODEL_VERSION &&
+      stored.length === row.rule_count &&
+      rulesDigest(stored) === row.rules_digest
+    ) {
+      return libraryOf(row, stored.map((body) => JSON.parse(body) as Rule));
+    }
     const rules: Rule[] = [];
     const problems: RuleProblem[] = [];
     // The rule_id column is unique per library, but an edited body can still repeat an id.
@@ -336,11 +368,7 @@ class SqliteRuleStore implements SqliteStore {
       problems.push({ index: -1, field: '', message: `规则库 ${row.version} 应有 ${row.rule_count} 条规则, 缓存中只找到 ${stored.length} 条` });
     }
     if (problems.length > 0) throw new RuleLibraryError(problems);
-    const info = toLibraryInfo(row);
-    const library: RuleLibrary = { version: row.version, source: row.source, rules };
-    if (info.publishedAt !== undefined) library.publishedAt = info.publishedAt;
-    if (info.expiresAt !== undefined) library.expiresAt = info.expiresAt;
-    return { library, info };
+    return libraryOf(row, rules);
   }
 
   libraryInfo(): { active: LibraryInfo | null; previous: LibraryInfo | null } {
@@ -530,6 +558,8 @@ class SqliteRuleStore implements SqliteStore {
       info.publishedAt ?? null,
       info.expiresAt ?? null,
       metaText,
+      rulesDigest(rows.map((row) => row.body)),
+      RULE_MODEL_VERSION,
     ).lastInsertRowid;
     rows.forEach((row, position) => {
       this.statements.insertRule.run(libraryId, position, row.ruleId, row.kind, row.body);
