@@ -1,6 +1,7 @@
 import { formatAgo, formatDate, formatDateTime } from '../logic/format';
 import { resultLabel } from '../logic/labels';
 import { hisClients, rulesHealth, sourceLabel, syncStateLabel, syncSeverity } from '../logic/status';
+import { LevelIcon } from './LevelBadge';
 import { useAppStore } from './store-context';
 
 const kindNames: Record<string, string> = {
@@ -52,8 +53,7 @@ export function StatusWindow({ onOpenPopup }: { onOpenPopup?: () => void }) {
       ) : null}
       {health.severity !== 'ok' ? (
         <p className={`banner banner--${health.severity}`} role={health.severity === 'alarm' ? 'alert' : undefined} data-testid="rules-banner">
-          {health.severity === 'alarm' ? '⛔ ' : '⚠ '}
-          {health.text}
+          <LevelIcon level={health.severity === 'alarm' ? 'block' : 'warn'} /> {health.text}
         </p>
       ) : null}
       {status.pendingCount > 0 && onOpenPopup ? (
