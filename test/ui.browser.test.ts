@@ -185,6 +185,21 @@ describe('popup and status window in Chromium against the headless agent', { ski
     assert.ok(decision.reasons.every((reason) => reason.reason === '患者出差, 需带药'));
   });
 
+  test('keyboard only: Tab into the reasons, an arrow picks one, Enter confirms', async () => {
+    const check = { ...example('check-repeat.json'), id: 'c-keys' };
+    his.send(check);
+    await his.next('verdict', check.id);
+    await page.getByTestId('popup').waitFor();
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await page.getByTestId('reason-choice-1-1').getAttribute('aria-checked'), 'true');
+    await page.keyboard.press('Enter');
+    const decision = (await his.next('decision', check.id)) as unknown as Decision;
+    assert.ok(decision.reasons.length >= 1);
+    assert.ok(decision.reasons.every((reason) => reason.reason === '已核实诊断'));
+  });
+
   test('Esc goes back to editing', async () => {
     const check = example('check-chronic.json');
     his.send(check);

@@ -49,7 +49,7 @@ export function ReasonPicker({ checkId, findings, testKey }: { checkId: string; 
         aria-labelledby={labelId}
         ref={group}
         onKeyDown={onGroupKey}
-        {...{ [controlAttribute]: 'control' }}
+        {...{ [controlAttribute]: 'choice' }}
       >
         {choices.map((choice, index) => {
           const checked = index === chosenIndex;

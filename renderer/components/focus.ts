@@ -11,6 +11,7 @@ export function keyTargetOf(element: EventTarget | null): KeyTarget {
   if (!(element instanceof HTMLElement)) return 'other';
   if (element instanceof HTMLTextAreaElement || element instanceof HTMLSelectElement || element.isContentEditable) return 'text';
   if (element instanceof HTMLInputElement && !['button', 'checkbox', 'radio', 'submit'].includes(element.type)) return 'text';
+  if (element.closest(`[${controlAttribute}="choice"]`)) return 'choice';
   if (element.closest(`[${controlAttribute}="control"]`)) return 'control';
   return 'other';
 }

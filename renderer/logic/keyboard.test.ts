@@ -13,6 +13,14 @@ test('number keys pick actions with fixed keys on the focused item', () => {
 test('digits typed into a reason field stay text; in a reason choice they still pick', () => {
   assert.equal(commandForKey({ key: '1' }, 'text'), null);
   assert.deepEqual(commandForKey({ key: '1' }, 'control'), { type: 'pick', action: 'selfpay' });
+  assert.deepEqual(commandForKey({ key: '1' }, 'choice'), { type: 'pick', action: 'selfpay' });
+});
+
+test('in the reason choices, arrows and Space are the group’s own and Enter confirms', () => {
+  assert.equal(commandForKey({ key: 'ArrowRight' }, 'choice'), null);
+  assert.equal(commandForKey({ key: 'ArrowDown' }, 'choice'), null);
+  assert.equal(commandForKey({ key: ' ' }, 'choice'), null);
+  assert.deepEqual(commandForKey({ key: 'Enter' }, 'choice'), { type: 'confirm' });
 });
 
 test('Enter confirms, except on a control that needs its own Enter', () => {

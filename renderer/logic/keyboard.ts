@@ -17,8 +17,10 @@ import type { LineAction } from './labels';
 export type KeyTarget =
   /** A text field: digits and Space are text; Enter still confirms, Esc still goes back. */
   | 'text'
-  /** A control whose own Enter/Space/arrows matter (a reason choice, 返回修改); digits still pick. */
+  /** A button whose own Enter/Space matter (返回修改, a toggle); digits still pick. */
   | 'control'
+  /** A radio group of choices (the common reasons): arrows and Space are its own, Enter confirms. */
+  | 'choice'
   /** An item card, an action button, or nothing in particular. */
   | 'other';
 
@@ -55,6 +57,7 @@ export function commandForKey(press: KeyPress, target: KeyTarget): KeyCommand | 
     case 'Escape':
       return { type: 'revise' };
     case 'Enter':
+      // A reason picked with the arrows is already chosen, so Enter there means 确认, as in a form.
       return target === 'control' ? null : { type: 'confirm' };
     case 'PageDown':
       return { type: 'moveCheck', delta: 1 };
