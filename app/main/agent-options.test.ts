@@ -22,11 +22,16 @@ test('the desktop app reads the machine-wide config, then the data folder’s, l
     assert.deepEqual(settings.agent.allowOrigins, ['http://his.example:8080']);
     assert.equal(settings.agent.retentionDays, 90);
     assert.equal(settings.agent.uiDir, '/app/dist/renderer');
-    assert.deepEqual(settings.sync.servers, ['https://rules.example/']);
+    assert.deepEqual(settings.sync().servers, ['https://rules.example/']);
 
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ port: 18001 }));
     assert.equal(desktopAgentSettings({ dataDir, uiDir: '/x', log: () => undefined }).agent.port, 18001);
+
+    writeFileSync(machine, JSON.stringify({ servers: ['https://rules.example/'], publicKeys: [join(dir, 'missing.pem')] }));
+    const withBadKey = desktopAgentSettings({ dataDir, uiDir: '/x', log: () => undefined });
+    assert.equal(withBadKey.agent.port, 18001, 'a missing key file does not stop the agent settings');
+    assert.throws(() => withBadKey.sync(), /missing\.pem/);
 
     writeFileSync(machine, JSON.stringify({}));
     const generated = desktopAgentSettings({ dataDir, uiDir: '/x', log: () => undefined }).agent.token;

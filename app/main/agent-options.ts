@@ -10,7 +10,11 @@ import type { SyncWiringOptions } from '../core/sync-wiring';
 
 export interface DesktopAgentSettings {
   agent: AgentOptions;
-  sync: SyncWiringOptions;
+  /**
+   * The sync settings, read on demand: a missing key file is a sync problem to show in the
+   * status, not a reason for the agent not to start.
+   */
+  sync: () => SyncWiringOptions;
   config: ConfigFile;
 }
 
@@ -34,12 +38,12 @@ export function desktopAgentSettings(options: { dataDir: string; uiDir: string; 
       decisionTimeoutSeconds: config.decisionTimeoutSeconds,
       log: options.log,
     },
-    sync: {
+    sync: () => ({
       servers: config.servers ?? [],
       publicKeys: readPublicKeys(config.publicKeys ?? []),
       intervalMinutes: config.syncIntervalMinutes,
       reportUrl: config.reportUrl,
-    },
+    }),
   };
 }
 

@@ -119,8 +119,16 @@ async function boot(): Promise<void> {
 
   const settings = desktopAgentSettings({ dataDir, uiDir: rendererDir, log });
   agent = await startAgent(settings.agent);
-  const sync = wireSync(agent, settings.sync);
-  stopSync = sync ? () => sync.stop() : null;
+  // A sync set-up problem (bad key file, unreachable share) must not stop the checks: the
+  // rules already loaded keep working, and the status window says what went wrong.
+  try {
+    const sync = wireSync(agent, settings.sync());
+    stopSync = sync ? () => sync.stop() : null;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log(`规则同步未能启动: ${message}`);
+    agent.setSyncStatus({ configured: true, servers: settings.config.servers ?? [], state: 'failed', lastResult: `同步未能启动: ${message}` });
+  }
   log(`代理已启动: 端口 ${agent.port}`);
 
   registerIpc(agent);
