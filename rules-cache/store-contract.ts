@@ -85,7 +85,10 @@ export interface Store {
 
   /** HMAC-SHA256 of a patient id with the per-install secret (hex). */
   patientKey(patientId: string): string;
-  /** Records a committed order; recording the same rxId twice keeps one row. */
+  /**
+   * Records a committed order; recording the same order (check and visit) again replaces its
+   * earlier rows, and the same rxId twice keeps one row.
+   */
   recordOrder(order: LedgerOrder): number;
   /** The patient's ledger rows dated on or after `since` (YYYY-MM-DD), newest first. */
   priorItems(patientId: string, since: string): LedgerItem[];

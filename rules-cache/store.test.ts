@@ -502,17 +502,25 @@ test('ledger: one patient, newest first, from a date on', () => {
   });
 });
 
-test('ledger: the same rxId twice keeps one row, with the latest content', () => {
+test('ledger: recording an order again replaces it, lines dropped since included; an rxId is one row', () => {
   withStore(':memory:', (store) => {
     store.recordOrder(order('c-1', 'P1', [item('c-1#1', '2026-11-24', { qty: 1 })]));
     store.recordOrder(order('c-1', 'P1', [item('c-1#1', '2026-11-24', { qty: 3 }), item('c-1#2', '2026-11-24')]));
-    store.recordOrder(order('c-1', 'P1', [item('c-1#1', '2026-11-24', { qty: 3 })]));
     assert.equal(store.ledgerCount(), 2);
+    store.recordOrder(order('c-1', 'P1', [item('c-1#1', '2026-11-24', { qty: 3 })]));
+    assert.equal(store.ledgerCount(), 1, 'line 2 was dropped from the order and leaves the ledger');
     assert.deepEqual(
       store.priorItems('P1', '2026-11-24').map((row) => [row.rxId, row.qty]),
+      [['c-1#1', 3]],
+    );
+    // Another order of the same patient is untouched by re-recording this one.
+    store.recordOrder(order('c-2', 'P1', [item('c-2#1', '2026-11-24')]));
+    store.recordOrder(order('c-1', 'P1', [item('c-1#1', '2026-11-24', { qty: 5 })]));
+    assert.deepEqual(
+      store.priorItems('P1', '2026-11-24').map((row) => [row.rxId, row.qty]).sort(),
       [
-        ['c-1#2', 1],
-        ['c-1#1', 3],
+        ['c-1#1', 5],
+        ['c-2#1', 1],
       ],
     );
   });

@@ -218,6 +218,7 @@ function prepareStatements(database: Database.Database) {
          patient_key = excluded.patient_key, visit_key = excluded.visit_key, check_id = excluded.check_id,
          date = excluded.date, item = excluded.item, recorded_at = excluded.recorded_at`,
     ),
+    deleteOrder: prepare<[string, string, string]>('DELETE FROM ledger WHERE patient_key = ? AND visit_key = ? AND check_id = ?'),
     // Walks ledger_patient_date backwards: no sort step, whatever the table size.
     priorItems: prepare<[string, string], string>(
       'SELECT item FROM ledger WHERE patient_key = ? AND date >= ? ORDER BY date DESC, rowid DESC',
@@ -270,6 +271,9 @@ class SqliteRuleStore implements SqliteStore {
     this.applyTransaction = database.transaction((info, metaText, rows) => this.applyRows(info, metaText, rows));
     this.rollbackTransaction = database.transaction(() => this.swapLibraries());
     this.recordTransaction = database.transaction((rows, patientKey, visitKey, checkId, recordedAt) => {
+      // Recording an order again (the HIS saved it again after an edit) replaces what was
+      // recorded for it: a line dropped since must not stay behind as a phantom prescription.
+      this.statements.deleteOrder.run(patientKey, visitKey, checkId);
       for (const row of rows) {
         this.statements.upsertLedger.run(row.rxId, patientKey, visitKey, checkId, row.date, row.item, recordedAt);
       }

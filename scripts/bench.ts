@@ -19,6 +19,9 @@ import { historySince } from '../app/core/agent';
 import { compileRules } from '../rules-cache/compile';
 import { validateRules, type RuleLibrary } from '../rules-cache/model';
 import { openStore } from '../rules-cache/store';
+import { createServer } from 'node:http';
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { buildPack, generateKeyPair, publishPack } from '../rules-cache/pack';
 import { generateCheck, generateLedgerOrder, generateLibrary, patientId, seededRandom } from './bench-data';
 
 const { values } = parseArgs({
@@ -118,8 +121,29 @@ async function main(): Promise<void> {
     const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
     if (build.status !== 0) throw new Error('tsc build failed');
 
+    // A full pack of the same size, one version up, served from loopback once the latency run is over.
+    console.log('Building and publishing a signed pack for the apply run…');
+    const keys = await generateKeyPair(join(dataDir, 'keys'));
+    const next = generateLibrary(RULES, 43);
+    await buildPack({ rules: validateRules(next.rules).rules, privateKeyPem: readFileSync(keys.privateKeyPath, 'utf8'), version: 3, outDir: join(dataDir, 'pack') });
+    const www = join(dataDir, 'www');
+    await publishPack(join(dataDir, 'pack'), www);
+    let serving = false;
+    const web = createServer((request, response) => {
+      const file = join(www, new URL(request.url ?? '/', 'http://x').pathname);
+      if (!serving || !file.startsWith(www) || !existsSync(file) || statSync(file).isDirectory()) {
+        response.writeHead(404);
+        return void response.end();
+      }
+      response.end(readFileSync(file));
+    });
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    const webUrl = `http://127.0.0.1:${(web.address() as { port: number }).port}/`;
+
     const spawnedAt = performance.now();
-    const child = fork(join(__dirname, 'bench-agent.js'), [join(root, 'dist'), dataDir, TOKEN], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(join(__dirname, 'bench-agent.js'), [join(root, 'dist'), dataDir, TOKEN, webUrl, keys.publicKeyPem], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const ready = await new Promise<{ port: number; readyMs: number; rss: number }>((resolve, reject) => {
       child.once('message', (message) => resolve(message as { port: number; readyMs: number; rss: number }));
       child.once('exit', (code) => reject(new Error(`agent exited ${code}`)));
@@ -160,6 +184,36 @@ async function main(): Promise<void> {
     child.send('rss');
     const after = await new Promise<{ rss: number; heapUsed: number }>((resolve) => child.once('message', (message) => resolve(message as { rss: number; heapUsed: number })));
     report('agent RSS: after start / after the latency run', `${mb(ready.rss)} / ${mb(after.rss)} (heap ${mb(after.heapUsed)})`, '≤ 300 MB', after.rss <= 300 * 1024 * 1024);
+
+    // ---- a full pack applied while checks keep coming ---------------------------------------
+    serving = true;
+    let applying = true;
+    const duringSamples: number[] = [];
+    const checking = (async () => {
+      for (let index = 0; applying; index += 1) duringSamples.push(await roundTrip(frames[index % frames.length]!));
+    })();
+    const syncStarted = performance.now();
+    const response = await fetch(`http://127.0.0.1:${ready.port}/v1/sync`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } });
+    const syncMs = performance.now() - syncStarted;
+    const syncBody = (await response.json()) as { result: string };
+    applying = false;
+    await checking;
+    const statusResponse = await fetch(`http://127.0.0.1:${ready.port}/v1/status`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    const activeVersion = ((await statusResponse.json()) as { rules: { version: number } }).rules.version;
+    if (activeVersion !== 3) throw new Error(`the pack was not applied: ${syncBody.result}`);
+    report(`sync of a full ${RULES}-rule pack (fetch, verify, write, compile, swap)`, ms(syncMs), '≤ 5 s', syncMs <= 5000);
+    const duringPercentile99 = percentile(duringSamples, 99);
+    report(
+      `checks answered while it applied: count, p50 / p99 / max`,
+      `${duringSamples.length}, ${ms(percentile(duringSamples, 50))} / ${ms(duringPercentile99)} / ${ms(Math.max(...duringSamples))}`,
+      'p99 ≤ 10 ms',
+      duringPercentile99 <= 10,
+    );
+    child.send('rss');
+    const afterApply = await new Promise<{ rss: number }>((resolve) => child.once('message', (message) => resolve(message as { rss: number })));
+    report('agent RSS after the apply', mb(afterApply.rss), '≤ 300 MB', afterApply.rss <= 300 * 1024 * 1024);
+    web.close();
+
     socket.close();
     child.send('stop');
     await new Promise((resolve) => child.once('exit', resolve));

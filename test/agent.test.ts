@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HisClient, TOKEN, example, http, startTestAgent, temporaryDir } from './support';
 import type { Agent } from '../app/core/agent';
@@ -533,6 +533,107 @@ describe('heartbeat', () => {
       assert.equal(closed, true);
     } finally {
       await stop();
+    }
+  });
+});
+
+describe('edge cases an integrator will meet', () => {
+  let agent: Agent;
+  let stop: () => Promise<void>;
+  before(async () => {
+    ({ agent, stop } = await startTestAgent({ maxFrameBytes: 64 * 1024 }));
+  });
+  after(async () => stop());
+
+  test('a re-check under the same id that now passes closes the old popup', async () => {
+    const his = await HisClient.connect(agent.port);
+    const blocked = example('check-indication.json');
+    blocked.id = 'r-1';
+    await his.request(blocked, 'verdict');
+    assert.ok(agent.pending().some((view) => view.id === 'r-1'));
+    const fixed = example('check-indication.json');
+    fixed.id = 'r-1';
+    fixed.diagnoses = [{ code: 'C34.900', main: true }];
+    assert.equal((await his.request(fixed, 'verdict')).result, 'pass');
+    assert.ok(!agent.pending().some((view) => view.id === 'r-1'));
+    await his.close();
+  });
+
+  test('a commit without a decision answers waiting long-polls with 409 committed', async () => {
+    const message = example('check-indication.json');
+    message.id = 'r-commit';
+    await http(agent.port, '/v1/check', { body: message });
+    const poll = http(agent.port, '/v1/decisions/r-commit?wait=10');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal((await http(agent.port, '/v1/commit', { body: { id: 'r-commit' } })).status, 200);
+    const answer = await poll;
+    assert.equal(answer.status, 409);
+    assert.equal(answer.body?.code, 'committed');
+  });
+
+  test('business errors do not count as misbehaving: the connection stays', async () => {
+    const his = await HisClient.connect(agent.port);
+    for (let index = 0; index < 30; index += 1) {
+      const reply = await his.request({ type: 'commit', id: `gone-${index}` });
+      assert.equal(reply.code, 'unknown_check');
+    }
+    assert.equal((await his.request({ type: 'status', id: 'still-here' }, 'status')).type, 'status');
+    await his.close();
+  });
+
+  test('an oversized 3101 body is answered in the national envelope', async () => {
+    const request = example('request-3101.json');
+    request.padding = 'x'.repeat(100 * 1024);
+    const reply = await http(agent.port, '/nhsa/3101', { body: request });
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body?.infcode, -1);
+    assert.match(String(reply.body?.err_msg), /过大/);
+  });
+
+  test('3101: the ordering department and doctor come from the orders', async () => {
+    const reply = await http(agent.port, '/nhsa/3101', { body: { ...example('request-3101.json'), msgid: 'MSG-DOCTOR' } });
+    assert.equal(reply.body?.infcode, 0);
+    const audit = agent.store.recentAudit(20, 'check').find((record) => record.checkId === 'MSG-DOCTOR');
+    // Check audits are written in a batch shortly after the verdict.
+    const record = audit ?? (await new Promise((resolve) => setTimeout(resolve, 200)), agent.store.recentAudit(20, 'check').find((r) => r.checkId === 'MSG-DOCTOR'));
+    assert.equal(record?.data.doctor, 'D007');
+    assert.equal(record?.data.dept, '0301');
+  });
+});
+
+describe('a library expired past the hard limit', () => {
+  test('checks answer unchecked with the reason, and 3101 answers infcode -1', async () => {
+    const dir = temporaryDir();
+    const file = join(dir.path, 'old.json');
+    const rules = JSON.parse(readFileSync(join(__dirname, '..', '..', 'shared', 'examples', 'rules.json'), 'utf8')) as { rules: unknown[] };
+    writeFileSync(file, JSON.stringify({ version: 3, expiresAt: '2026-01-01T00:00:00Z', rules: rules.rules }));
+    const { agent, stop } = await startTestAgent({ rulesFile: file, now: () => new Date('2026-11-24T09:00:00+08:00') });
+    try {
+      assert.equal(agent.rulesStatus()?.expired, true);
+      const verdict = await http(agent.port, '/v1/check', { body: example('check-indication.json') });
+      assert.equal(verdict.body?.result, 'unchecked');
+      assert.match(String(verdict.body?.reason), /过期/);
+      const national = await http(agent.port, '/nhsa/3101', { body: example('request-3101.json') });
+      assert.equal(national.body?.infcode, -1);
+      assert.equal(national.body?.rxgate_result, 'unchecked');
+    } finally {
+      await stop();
+      dir.remove();
+    }
+  });
+
+  test('within the hard limit it still checks', async () => {
+    const dir = temporaryDir();
+    const file = join(dir.path, 'recent.json');
+    const rules = JSON.parse(readFileSync(join(__dirname, '..', '..', 'shared', 'examples', 'rules.json'), 'utf8')) as { rules: unknown[] };
+    writeFileSync(file, JSON.stringify({ version: 3, expiresAt: '2026-11-20T00:00:00Z', rules: rules.rules }));
+    const { agent, stop } = await startTestAgent({ rulesFile: file, now: () => new Date('2026-11-24T09:00:00+08:00') });
+    try {
+      const verdict = await http(agent.port, '/v1/check', { body: example('check-indication.json') });
+      assert.equal(verdict.body?.result, 'block');
+    } finally {
+      await stop();
+      dir.remove();
     }
   });
 });

@@ -2,7 +2,7 @@
  * The popup and status window in real Chromium against the real headless agent: a HIS client
  * sends the example checks over the WebSocket, the test drives the popup with the keyboard and
  * the mouse as a doctor would, and asserts the `decision` frames the HIS receives. Screenshots
- * at 1366×768 go to docs/screenshots/ for people to look at.
+ * at 1366×768 go to docs/screenshots/ for people to look at (with RXGATE_UPDATE_SCREENSHOTS=1).
  *
  * Needs Debian's chromium (/usr/bin/chromium, or RXGATE_CHROMIUM) and the shared examples
  * (../shared/examples, or RXGATE_EXAMPLES); skipped with a reason when either is missing.
@@ -21,9 +21,16 @@ import { buildRenderer } from '../scripts/build-renderer';
 const root = resolve(__dirname, '..');
 const chromiumPath = process.env.RXGATE_CHROMIUM ?? '/usr/bin/chromium';
 const examplesDir = process.env.RXGATE_EXAMPLES ?? resolve(root, '..', 'shared', 'examples');
-const screenshotsDir = join(root, 'docs', 'screenshots');
+// The published screenshots are refreshed on request (RXGATE_UPDATE_SCREENSHOTS=1), so an
+// ordinary test run leaves the tree clean; otherwise they go to a temp folder.
+const screenshotsDir = process.env.RXGATE_UPDATE_SCREENSHOTS
+  ? join(root, 'docs', 'screenshots')
+  : mkdtempSync(join(tmpdir(), 'rxgate-screenshots-'));
 const token = 'browser-test-token-0123456789';
-const skip = !existsSync(chromiumPath)
+// On CI a missing browser is a broken set-up, not a reason to skip (.ci/run installs it).
+const skip = process.env.CI
+  ? false
+  : !existsSync(chromiumPath)
   ? `no Chromium at ${chromiumPath}`
   : !existsSync(join(examplesDir, 'check-indication.json'))
     ? `no examples at ${examplesDir}`

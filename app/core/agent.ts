@@ -46,6 +46,8 @@ export interface AgentOptions {
   maxFrameBytes?: number;
   nhsaPopup?: boolean;
   decisionTimeoutSeconds?: number;
+  /** Days past its expiry after which a library no longer checks (default 30). */
+  expiredHardLimitDays?: number;
   /** WebSocket ping interval (default 30 s). */
   heartbeatMs?: number;
   /** Clock, for tests of retention and expiry. */
@@ -251,6 +253,20 @@ export class Agent extends EventEmitter {
     }
   }
 
+  /**
+   * A library past its expiry keeps checking (status says so loudly), until it is expired
+   * longer than the hard limit: then checks answer `unchecked` rather than apply rules the
+   * insurance office may long have changed. Returns the reason, or null while still usable.
+   */
+  private expiredTooLong(): string | null {
+    const expiresAt = this.rules?.expiresAt;
+    if (!expiresAt) return null;
+    const limitDays = this.options.expiredHardLimitDays ?? 30;
+    const overdue = this.now().getTime() - Date.parse(expiresAt);
+    if (overdue <= limitDays * 86_400_000) return null;
+    return `规则库已于 ${expiresAt.slice(0, 10)} 过期, 超过 ${limitDays} 天仍未更新, 本次未做检查 (请同步或导入新规则包)`;
+  }
+
   /** Picks up a library that another process (`rxgate rules import`) wrote to the store. */
   reloadFromStore(): RulesStatus | null {
     const active = this.store.activeLibrary();
@@ -301,15 +317,27 @@ export class Agent extends EventEmitter {
     const started = performance.now();
     const existing = this.held.get(check.id);
     if (existing?.pending) {
-      // A re-sent check replaces the one still waiting (the doctor edited and re-checked).
-      this.dropPending(existing, false);
+      // A re-sent check replaces the one still waiting (the doctor edited and re-checked);
+      // the popup drops the old one now, whatever the new verdict.
+      this.dropPending(existing, true);
     }
     let verdict: Verdict;
     try {
       const ledger = this.store.priorItems(check.patient.id, historySince(check.visit.date));
       const prior = mergeHistory(check.history, ledger);
-      const outcome = evaluate(this.rules, check, prior);
-      verdict = { ...outcome, elapsedMs: round3(performance.now() - started) };
+      const expired = this.expiredTooLong();
+      const outcome = expired ? null : evaluate(this.rules, check, prior);
+      verdict = outcome
+        ? { ...outcome, elapsedMs: round3(performance.now() - started) }
+        : {
+            type: 'verdict',
+            id: check.id,
+            result: 'unchecked',
+            reason: expired!,
+            findings: [],
+            rules: this.rules ? { version: this.rules.version, source: this.rules.source } : undefined,
+            elapsedMs: round3(performance.now() - started),
+          };
     } catch (error) {
       // Never a silent pass and never a hang: the HIS decides what `unchecked` means for it.
       this.log(`检查出错 ${check.id}: ${(error as Error).stack ?? String(error)}`);
@@ -425,6 +453,8 @@ export class Agent extends EventEmitter {
       list.push({ findingId: parsed.findingId, way: warn.dspo_way, reason: warn.dspo_way_rea });
       byCheck.set(parsed.checkId, list);
     });
+    // Every check's feedback is validated before any is recorded: one message, all or nothing.
+    const accepted: Array<{ held: HeldCheck; choice: DoctorChoice }> = [];
     for (const [checkId, warns] of byCheck) {
       const held = this.held.get(checkId)!;
       const revise = warns.some((warn) => warn.way === '2');
@@ -434,8 +464,19 @@ export class Agent extends EventEmitter {
         lines: [],
         reasons: warns.filter((warn) => warn.reason).map((warn) => ({ findingId: warn.findingId, reason: warn.reason! })),
       };
-      // Findings the HIS did not mention are answered as well only if they are warnings with a reason.
-      this.recordDecision(held, choice, 'nhsa-3103');
+      try {
+        resolveChoice(held.verdict.findings, choice);
+      } catch (error) {
+        if (error instanceof ChoiceError) throw new ProtocolError(error.code, `${checkId}: ${error.message}`, '$.input.data.warns');
+        throw error;
+      }
+      accepted.push({ held, choice });
+    }
+    for (const { held, choice } of accepted) {
+      if (held.decision) {
+        // The doctor already chose (in RxGate's popup): the HIS's report is kept beside it.
+        this.audit({ type: 'feedback', checkId: held.check.id, patientId: held.check.patient.id, data: { outcome: choice.outcome, reasons: choice.reasons, source: 'nhsa-3103' } }, true);
+      } else this.recordDecision(held, choice, 'nhsa-3103');
     }
     return { infcode: 0, inf_refmsgid: feedback.data.msgid ?? '', err_msg: '', output: {} };
   }
@@ -454,7 +495,7 @@ export class Agent extends EventEmitter {
   }
 
   private recordDecision(held: HeldCheck, choice: DoctorChoice, source: string): Decision {
-    if (held.decision && source !== 'nhsa-3103') {
+    if (held.decision) {
       throw new ProtocolError('already_decided', `该检查已处理: ${held.check.id}`, '$.id');
     }
     let resolved: ResolvedChoice;
@@ -495,6 +536,7 @@ export class Agent extends EventEmitter {
     if (held.decision) return Promise.resolve(held.decision);
     if (held.cancelled) return Promise.reject(new ProtocolError('cancelled', `检查已取消: ${id}`, undefined, 410));
     if (held.timedOut) return Promise.reject(new ProtocolError('decision_timeout', '医生未在规定时间内处理提醒', undefined, 408));
+    if (held.committed) return Promise.reject(committedWithoutDecision(id));
     if (!held.pending) return Promise.reject(new ProtocolError('no_decision', `该检查不需要医生处理 (结果 ${held.verdict.result})`, undefined, 409));
     return new Promise((resolve, reject) => {
       const set = this.waiters.get(id) ?? new Set();
@@ -502,12 +544,15 @@ export class Agent extends EventEmitter {
         set.delete(done);
         resolve(null);
       }, waitMs);
-      // Woken without a decision: the HIS cancelled, or the doctor never answered.
+      // Woken without a decision: the HIS cancelled or committed, or the doctor never
+      // answered. The check is looked up again: a re-check under the same id replaces it.
       const done = (decision: Decision | null) => {
         clearTimeout(timer);
+        const current = this.held.get(id) ?? held;
         if (decision) resolve(decision);
-        else if (held.cancelled) reject(new ProtocolError('cancelled', `检查已取消: ${id}`, undefined, 410));
-        else if (held.timedOut) reject(new ProtocolError('decision_timeout', '医生未在规定时间内处理提醒', undefined, 408));
+        else if (current.cancelled) reject(new ProtocolError('cancelled', `检查已取消: ${id}`, undefined, 410));
+        else if (current.timedOut) reject(new ProtocolError('decision_timeout', '医生未在规定时间内处理提醒', undefined, 408));
+        else if (current.committed) reject(committedWithoutDecision(id));
         else resolve(null);
       };
       set.add(done);
@@ -547,6 +592,7 @@ export class Agent extends EventEmitter {
     if (held.decision?.outcome === 'revise') {
       throw new ProtocolError('revised', `医生已选择返回修改, 请重新检查后再提交: ${parsed.data.id}`, '$.id', 409);
     }
+    const wasPending = held.pending;
     if (held.pending) this.dropPending(held, true);
     const actions = new Map((held.resolved?.lines ?? []).map((entry) => [entry.line, entry.action]));
     const items = parsed.data.items ?? held.check.items;
@@ -575,6 +621,7 @@ export class Agent extends EventEmitter {
     if (this.applying) this.deferredOrders.push(order);
     else recorded = this.store.recordOrder(order);
     held.committed = true;
+    if (wasPending) this.resolveWaiters(held.check.id, null);
     this.audit({
       type: 'commit',
       checkId: held.check.id,
@@ -790,6 +837,10 @@ export function historySince(visitDate: string): string {
   const yearStart = `${visitDate.slice(0, 4)}-01-01`;
   const yearBack = new Date(Date.parse(`${visitDate}T00:00:00Z`) - 366 * 86_400_000).toISOString().slice(0, 10);
   return yearBack < yearStart ? yearBack : yearStart;
+}
+
+function committedWithoutDecision(id: string): ProtocolError {
+  return new ProtocolError('committed', `医嘱已提交, 医生未在弹窗中处理: ${id}`, undefined, 409);
 }
 
 function idOf(raw: unknown): string | undefined {

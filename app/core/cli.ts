@@ -199,6 +199,7 @@ async function runAgent(values: Record<string, unknown>): Promise<number> {
     maxFrameBytes: config.maxFrameBytes,
     nhsaPopup: config.nhsaPopup,
     decisionTimeoutSeconds: config.decisionTimeoutSeconds,
+    expiredHardLimitDays: config.expiredHardLimitDays,
     log: (line) => console.log(`[${new Date().toISOString()}] ${line}`),
   });
   const sync = wireSync(agent, {

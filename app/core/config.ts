@@ -25,6 +25,8 @@ export const ConfigFile = z
     reportUrl: z.string().url().optional(),
     /** Whether 3101 requests also get RxGate's popup (a national-interface HIS usually shows its own). */
     nhsaPopup: z.boolean().optional(),
+    /** Days a library may be past its expiry and still check; after that checks answer `unchecked`. */
+    expiredHardLimitDays: z.number().int().min(0).max(3650).optional(),
     /** How long a held check waits for the doctor before the HIS is told it timed out. */
     decisionTimeoutSeconds: z.number().int().min(10).max(24 * 3600).optional(),
   })

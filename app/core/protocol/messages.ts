@@ -161,7 +161,7 @@ export const Decision = z.object({
   lines: z.array(LineAction),
   reasons: z.array(FindingReason),
   at: z.string(),
-  /** `popup` (the doctor chose in RxGate), `nhsa-3103` (HIS feedback), `cancel`, `timeout`. */
+  /** Where the choice was made: `popup` (the doctor, in RxGate) or `nhsa-3103` (the HIS's feedback). */
   source: z.string().optional(),
 });
 export type Decision = z.infer<typeof Decision>;

@@ -176,9 +176,16 @@ export function checkFromNhsa(request: Nhsa3101, fallbackId: string, ui: 'popup'
   const encounter =
     patient.fsi_encounter_dtos.find((candidate) => candidate.mdtrt_id === patient.curr_mdtrt_id) ??
     patient.fsi_encounter_dtos[0]!;
-  const visitDate =
-    dateOnly(encounter.adm_date) ?? dateOnly(encounter.fsi_order_dtos.find((order) => order.curr_drord_flag === '1')?.drord_begn_date);
+  // Orders without the flag are taken as current: the order being checked is the one a HIS sends.
   const current = encounter.fsi_order_dtos.filter((order) => order.curr_drord_flag !== '0');
+  const visitDate = dateOnly(encounter.adm_date) ?? dateOnly(current[0]?.drord_begn_date);
+  // The ordering department and doctor (drord_dept_*, drord_dr_*) are who prescribes now;
+  // the encounter's admitting ones stand in where the orders do not say.
+  const ordering = current.find((order) => order.drord_dept_codg || order.drord_dr_codg);
+  const deptCode = ordering?.drord_dept_codg ?? encounter.adm_dept_codg;
+  const deptName = ordering?.drord_dept_codg ? ordering.drord_dept_name : encounter.adm_dept_name;
+  const doctorCode = ordering?.drord_dr_codg ?? encounter.dr_codg;
+  const doctorName = ordering?.drord_dr_codg ? ordering.drord_dr_name : encounter.dr_name;
   const earlier = patient.fsi_encounter_dtos.flatMap((candidate) =>
     candidate.fsi_order_dtos.filter((order) => order.curr_drord_flag === '0'),
   );
@@ -198,8 +205,8 @@ export function checkFromNhsa(request: Nhsa3101, fallbackId: string, ui: 'popup'
       type: visitTypeOf(encounter),
       medType: encounter.med_type,
       date: visitDate ?? '',
-      dept: encounter.adm_dept_codg ? { code: encounter.adm_dept_codg, name: encounter.adm_dept_name } : undefined,
-      doctor: encounter.dr_codg ? { code: encounter.dr_codg, name: encounter.dr_name } : undefined,
+      dept: deptCode ? { code: deptCode, name: deptName } : undefined,
+      doctor: doctorCode ? { code: doctorCode, name: doctorName } : undefined,
       hospitalLevel: hospitalLevelOf(encounter.medins_lv),
     },
     diagnoses: encounter.fsi_diagnose_dtos.map((diagnosis) => ({
@@ -308,14 +315,21 @@ export function nhsaResponse(
       })),
     };
   });
+  // An empty `result` means nothing fired, so an order RxGate could not check must not look
+  // like one: it is answered as a failure, with the reason, and the HIS decides (hospitals
+  // usually let the order through, as they would with the national platform down).
+  if (verdict.result === 'unchecked') {
+    return { ...nhsaError(`未检查: ${verdict.reason ?? '原因不明'}`, request?.msgid ?? check.id, now), rxgate_result: 'unchecked' };
+  }
   return {
     infcode: 0,
     inf_refmsgid: request?.msgid ?? check.id,
     refmsg_time: formatTime(now),
     respond_time: formatTime(now),
-    err_msg: verdict.result === 'unchecked' ? (verdict.reason ?? '') : '',
+    err_msg: '',
     // RxGate additions, ignored by clients that only know the national fields.
     rxgate_result: verdict.result,
+    rxgate_pending: verdict.pending === true,
     output: { result },
   };
 }

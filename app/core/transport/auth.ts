@@ -51,7 +51,10 @@ export function authorizeHis(
     return { ok: false, status: 403, reason: `来源 ${origin} 不在允许列表中 (--allow-origin)` };
   }
   const token = bearer(request) ?? (options.allowQueryToken === false ? undefined : (url.searchParams.get('token') ?? undefined));
-  if (token === undefined) return { ok: false, status: 401, reason: '缺少令牌: 请用 ?token= 或 Authorization: Bearer 提供' };
+  if (token === undefined) {
+    const how = options.allowQueryToken === false ? 'Authorization: Bearer 头' : '?token= 或 Authorization: Bearer 头';
+    return { ok: false, status: 401, reason: `缺少令牌: 请用 ${how} 提供` };
+  }
   if (!sameSecret(token, settings.token)) return { ok: false, status: 401, reason: '令牌不正确' };
   return { ok: true };
 }

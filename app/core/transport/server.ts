@@ -46,6 +46,9 @@ interface Connection {
 const BAD_FRAME_LIMIT = 20;
 const BAD_FRAME_WINDOW_MS = 10_000;
 const MAX_LONG_POLL_SECONDS = 60;
+const MALFORMED_CODES = new Set(['bad_json', 'bad_frame', 'too_large', 'invalid', 'unknown_type']);
+/** An HTTP client not heard from for this long is no longer listed as connected. */
+const HTTP_CLIENT_IDLE_MS = 10 * 60_000;
 
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -67,7 +70,8 @@ export class LocalServer {
   private readonly auth: AuthSettings;
   private readonly uiDir: string;
   private boundPort = 0;
-  private readonly httpClients = new Map<string, ClientView>();
+  /** HTTP has no connection to watch: a client counts as connected while it keeps calling. */
+  private readonly httpClients = new Map<string, { view: ClientView; lastSeen: number }>();
 
   constructor(
     private readonly agent: Agent,
@@ -135,7 +139,12 @@ export class LocalServer {
     for (const connection of this.connections.values()) {
       views.push({ id: connection.id, transport: 'ws', kind: connection.kind, origin: connection.origin, connectedAt: connection.connectedAt });
     }
-    return [...views, ...this.httpClients.values()];
+    const now = Date.now();
+    for (const [key, client] of this.httpClients) {
+      if (now - client.lastSeen > HTTP_CLIENT_IDLE_MS) this.httpClients.delete(key);
+      else views.push(client.view);
+    }
+    return views;
   }
 
   /** Remembers which connection sent a check, so its decision goes back on the same socket. */
@@ -321,6 +330,9 @@ export class LocalServer {
 
   private replyError(connection: Connection, error: ProtocolError, id?: string): void {
     if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(error.toReply(id)));
+    // Only malformed frames count as misbehaving; a well-formed request the agent cannot
+    // honour (an unknown check after a restart, say) is ordinary business.
+    if (!MALFORMED_CODES.has(error.code)) return;
     const now = Date.now();
     connection.badFrames = connection.badFrames.filter((at) => now - at < BAD_FRAME_WINDOW_MS);
     connection.badFrames.push(now);
@@ -365,9 +377,8 @@ export class LocalServer {
       response.setHeader('Vary', 'Origin');
     }
     if (request.method === 'OPTIONS') {
-      if (!auth.ok && !(origin && this.auth.allowOrigins.has(origin))) {
-        return sendJson(response, 403, { type: 'error', code: 'forbidden', message: auth.ok ? '' : auth.reason });
-      }
+      if (!origin) return sendJson(response, 400, { type: 'error', code: 'bad_request', message: '预检请求 (OPTIONS) 须带 Origin 头' });
+      if (!auth.ok) return sendJson(response, 403, { type: 'error', code: 'forbidden', message: auth.reason });
       response.writeHead(204, {
         'Access-Control-Allow-Origin': origin ?? '',
         'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
@@ -390,12 +401,12 @@ export class LocalServer {
 
   private trackHttpClient(origin: string | undefined): { lastSeen: number } {
     const key = origin ?? 'native';
-    const existing = this.httpClients.get(key) as (ClientView & { lastSeen: number }) | undefined;
+    const existing = this.httpClients.get(key);
     if (existing) return existing;
-    const view = { id: `http-${key}`, transport: 'http' as const, kind: 'his' as const, origin, connectedAt: new Date().toISOString(), lastSeen: Date.now() };
-    this.httpClients.set(key, view);
+    const client = { view: { id: `http-${key}`, transport: 'http' as const, kind: 'his' as const, origin, connectedAt: new Date().toISOString() }, lastSeen: Date.now() };
+    this.httpClients.set(key, client);
     this.agent.clientsChanged();
-    return view;
+    return client;
   }
 
   private async api(request: IncomingMessage, response: ServerResponse, path: string, url: URL): Promise<void> {
@@ -481,7 +492,8 @@ export class LocalServer {
   ): Promise<Record<string, unknown> | undefined> {
     const limit = this.options.maxFrameBytes;
     const fail = (status: number, error: ProtocolError) => {
-      if (nhsa && status !== 413) sendJson(response, 200, nhsaError(error.message, undefined, this.agent.now(), error.path));
+      // National-shape clients read failures from the envelope (infcode -1), never the status.
+      if (nhsa) sendJson(response, 200, nhsaError(error.message, undefined, this.agent.now(), error.path));
       else sendJson(response, status, error.toReply());
       return undefined;
     };
