@@ -75,7 +75,7 @@ test('rules that name no drug go to the general lists', () => {
   assert.ok(compiled.herbal[0]!.except?.matches('C34.900'));
 });
 
-test('chronic rules are indexed by disease code, diagnosis and allowed prefix; medTypes default to 14', () => {
+test('chronic rules are indexed by disease code and diagnosis, carry their scope as sets; medTypes default to 14', () => {
   const compiled = compileRules(
     library([
       {
@@ -102,8 +102,9 @@ test('chronic rules are indexed by disease code, diagnosis and allowed prefix; m
   assert.deepEqual(compiled.chronicByDiagnosis.get('I12')?.map((rule) => rule.rule.id), ['C1']);
   assert.deepEqual(compiled.chronicByDiagnosis.get('I10')?.map((rule) => rule.rule.id), ['C1']);
   assert.deepEqual(compiled.chronicByDiagnosis.get('E119')?.map((rule) => rule.rule.id), ['C2']);
-  assert.deepEqual(ids(compiled.byDrugPrefix.get('XC08')), ['chronic:C1']);
-  assert.deepEqual(ids(compiled.byHospCode.get('YP0001')), ['chronic:C2']);
+  assert.ok(compiled.chronicByDisease.get('M03900')?.[0]?.allowPrefixes.has('XC08'));
+  assert.ok(compiled.chronicByDisease.get('M01600')?.[0]?.allowHospCodes.has('YP0001'));
+  assert.equal(compiled.byDrugPrefix.get('XC08'), undefined);
   assert.deepEqual(compiled.chronicByDisease.get('M03900')?.[0]?.medTypes, ['14']);
   assert.deepEqual([...compiled.chronicMedTypes].sort(), ['14', '15']);
 });
@@ -146,7 +147,8 @@ test('a library of 100,000 rules compiles and every rule is reachable by its pre
   }
   const compiled = compileRules(library(rules));
   assert.equal(compiled.ruleCount, 100_000);
-  assert.equal(compiled.byDrugPrefix.size, 100_000);
-  assert.deepEqual(ids(compiled.byDrugPrefix.get('XA00099999')), ['chronic:C99999']);
+  assert.equal(compiled.byDrugPrefix.size, 75_000);
+  assert.deepEqual(ids(compiled.byDrugPrefix.get('XA00099998')), ['days:D99998']);
+  assert.ok(compiled.chronicByDisease.get('M99999')?.[0]?.allowPrefixes.has('XA00099999'));
   assert.equal(compiled.chronicByDiagnosis.get('I13')?.length, 25_000);
 });

@@ -47,6 +47,14 @@ export interface CompiledChronicRule extends CompiledBase<ChronicRule> {
   readonly diagnoses: DiagnosisMatcher;
   /** `scope.medTypes`, defaulting to 门诊慢特病 (`14`) as rules.md says. */
   readonly medTypes: readonly string[];
+  /**
+   * `allow`, de-duplicated. Chronic rules are not indexed by drug prefix: a check asks "is
+   * this drug in the scope of *this patient's* diseases", so it indexes only those rules' scopes,
+   * and a broad prefix (`XC08`) that hundreds of diseases allow costs nothing elsewhere.
+   */
+  readonly allowPrefixes: ReadonlySet<string>;
+  /** `allowHospCodes`, normalised. */
+  readonly allowHospCodes: ReadonlySet<string>;
 }
 
 export interface CompiledRepeatRule extends CompiledBase<RepeatRule> {
@@ -61,7 +69,7 @@ export interface CompiledHerbalRule extends CompiledBase<HerbalRule> {
 }
 
 /** Any compiled rule a drug-code prefix or hospital code can lead to. */
-export type CompiledDrugRule = CompiledIndicationRule | CompiledChronicRule | CompiledRepeatRule | CompiledDaysRule;
+export type CompiledDrugRule = CompiledIndicationRule | CompiledRepeatRule | CompiledDaysRule;
 
 /** The compiled, immutable form of a {@link RuleLibrary}. */
 export interface CompiledRules {
@@ -79,14 +87,14 @@ export interface CompiledRules {
   /** Every rule by id, for the popup and the audit trail. */
   readonly byId: ReadonlyMap<string, Rule>;
   /**
-   * Drug-code prefix (normalised, 1–23 characters) → rules naming it, of every kind that names
-   * drugs (indication `drugs`, chronic `allow`, repeat and days `drugs`), in library order. One
-   * mixed list per key keeps a 100,000-rule library to one small array per prefix.
+   * Drug-code prefix (normalised, 1–23 characters) → rules naming it (indication `drugs`,
+   * repeat and days `drugs`), in library order. One mixed list per key keeps a 100,000-rule
+   * library to one small array per prefix. Chronic rules are reached by disease instead.
    */
   readonly byDrugPrefix: ReadonlyMap<string, readonly CompiledDrugRule[]>;
-  /** Longest prefix any rule names, so lookups stop early. */
+  /** Longest prefix any indication, repeat or days rule names, so lookups stop early. */
   readonly longestPrefix: number;
-  /** Hospital code (normalised) → rules naming it (indication `hospCodes`, chronic `allowHospCodes`). */
+  /** Hospital code (normalised) → indication rules naming it in `hospCodes`. */
   readonly byHospCode: ReadonlyMap<string, readonly CompiledDrugRule[]>;
   /** Chronic-disease registration code (normalised) → its chronic rules. */
   readonly chronicByDisease: ReadonlyMap<string, readonly CompiledChronicRule[]>;
@@ -196,9 +204,9 @@ export function compileRules(library: RuleLibrary): CompiledRules {
           diseaseCode: normalizeCode(rule.disease.code),
           diagnoses: matcherFor(rule.disease.diagnoses),
           medTypes: Object.freeze([...(rule.scope?.medTypes ?? ['14'])]),
+          allowPrefixes: new Set(rule.allow),
+          allowHospCodes: new Set(rule.allowHospCodes.map(normalizeCode)),
         });
-        indexPrefixes(unique(rule.allow), compiled);
-        indexHospCodes(uniqueNormalized(rule.allowHospCodes), compiled);
         pushToList(chronicByDisease, compiled.diseaseCode, compiled);
         for (const pattern of compiled.diagnoses.patterns) {
           if (pattern.kind === 'prefix') pushToList(chronicByDiagnosis, pattern.prefix, compiled);

@@ -6,7 +6,7 @@
 import type { CompiledChronicRule } from '../../../rules-cache/compile';
 import { normalizeCode } from '../../../rules-cache/model';
 import type { ChronicSummary } from '../protocol/messages';
-import { applies, rulesForCodes, type EvaluationContext, type ItemView } from './context';
+import { applies, type EvaluationContext, type ItemView } from './context';
 import { describeItem, draft, itemNames, lineList, money, renderMessage, type DraftFinding } from './findings';
 
 /**
@@ -62,6 +62,52 @@ function inLibraryOrder(rules: readonly CompiledChronicRule[]): CompiledChronicR
   return [...new Set(rules)].sort((a, b) => a.order - b.order);
 }
 
+/**
+ * The scopes of the patient's diseases, indexed once per check by allowed prefix and hospital
+ * code, so each drug and each earlier row costs one lookup per prefix length however many
+ * rules the diseases have and however broad their prefixes are.
+ */
+class ScopeIndex {
+  private readonly byPrefix = new Map<string, CompiledChronicRule[]>();
+  private readonly byHospCode = new Map<string, CompiledChronicRule[]>();
+  private readonly longest: number;
+
+  constructor(rules: readonly CompiledChronicRule[]) {
+    let longest = 0;
+    for (const rule of rules) {
+      for (const prefix of rule.allowPrefixes) {
+        add(this.byPrefix, prefix, rule);
+        if (prefix.length > longest) longest = prefix.length;
+      }
+      for (const hospCode of rule.allowHospCodes) add(this.byHospCode, hospCode, rule);
+    }
+    this.longest = longest;
+  }
+
+  /** The rules whose scope covers a code, each once, in library order. */
+  rulesAllowing(code: string | undefined, hospCode: string | undefined): readonly CompiledChronicRule[] {
+    const found: CompiledChronicRule[] = [];
+    let lists = 0;
+    const take = (list: readonly CompiledChronicRule[] | undefined) => {
+      if (!list) return;
+      lists += 1;
+      found.push(...list);
+    };
+    if (code !== undefined) {
+      const limit = Math.min(code.length, this.longest);
+      for (let length = 1; length <= limit; length += 1) take(this.byPrefix.get(code.slice(0, length)));
+    }
+    if (hospCode !== undefined) take(this.byHospCode.get(hospCode));
+    return lists > 1 ? inLibraryOrder(found) : found;
+  }
+}
+
+function add(map: Map<string, CompiledChronicRule[]>, key: string, rule: CompiledChronicRule): void {
+  const list = map.get(key);
+  if (!list) map.set(key, [rule]);
+  else if (list[list.length - 1] !== rule) list.push(rule);
+}
+
 /** What {@link checkChronic} returns: findings, and the summaries the popup always shows. */
 export interface ChronicOutcome {
   findings: DraftFinding[];
@@ -104,16 +150,20 @@ export function checkChronic(context: EvaluationContext): ChronicOutcome {
   }
   if (identified.rules.length === 0) return { findings, summaries: [] };
 
-  const identifiedSet = new Set(identified.rules);
-  const inScopeOf = (view: ItemView) => view.rules.chronic.filter((rule) => identifiedSet.has(rule));
-  if (identified.complete) {
-    const strictest = identified.rules.find((rule) => rule.rule.level === 'block') ?? identified.rules[0]!;
-    for (const view of medicines) {
-      if (inScopeOf(view).length === 0) findings.push(outOfScopeFinding(strictest, identified.rules, view));
+  const scopes = new ScopeIndex(identified.rules);
+  const linesOf = new Map<CompiledChronicRule, ItemView[]>();
+  const strictest = identified.rules.find((rule) => rule.rule.level === 'block') ?? identified.rules[0]!;
+  for (const view of medicines) {
+    const allowing = scopes.rulesAllowing(view.code, view.hospCode);
+    if (allowing.length === 0 && identified.complete) findings.push(outOfScopeFinding(strictest, identified.rules, view));
+    for (const rule of allowing) {
+      const lines = linesOf.get(rule);
+      if (lines) lines.push(view);
+      else linesOf.set(rule, [view]);
     }
   }
 
-  const { summaries, capFindings } = yearToDate(context, identified.rules, medicines, inScopeOf);
+  const { summaries, capFindings } = yearToDate(context, identified.rules, scopes, linesOf);
   findings.push(...capFindings);
   return { findings, summaries };
 }
@@ -171,18 +221,16 @@ interface Totals {
 function yearToDate(
   context: EvaluationContext,
   identified: readonly CompiledChronicRule[],
-  medicines: readonly ItemView[],
-  inScopeOf: (view: ItemView) => readonly CompiledChronicRule[],
+  scopes: ScopeIndex,
+  linesOf: ReadonlyMap<CompiledChronicRule, readonly ItemView[]>,
 ): { summaries: ChronicSummary[]; capFindings: DraftFinding[] } {
   const year = Number(context.visitDate.slice(0, 4));
   const yearStart = `${year}-01-01`;
   const earlier = new Map<CompiledChronicRule, Totals>();
-  const identifiedSet = new Set(identified);
   for (const { prior } of context.priors) {
     if (prior.channel !== 'insured' || prior.date < yearStart || prior.date > context.visitDate) continue;
     if (!isMedicine(prior.category)) continue;
-    for (const rule of rulesForCodes(context.rules, prior.code, prior.hospCode).chronic) {
-      if (!identifiedSet.has(rule)) continue;
+    for (const rule of scopes.rulesAllowing(prior.code, prior.hospCode)) {
       const totals = earlier.get(rule) ?? { amount: 0, quantity: 0 };
       totals.amount += prior.amount ?? 0;
       totals.quantity += prior.qty ?? 0;
@@ -194,7 +242,7 @@ function yearToDate(
   const capFindings: DraftFinding[] = [];
   for (const compiled of identified) {
     const rule = compiled.rule;
-    const lines = medicines.filter((view) => inScopeOf(view).includes(compiled));
+    const lines = linesOf.get(compiled) ?? [];
     const before = earlier.get(compiled) ?? { amount: 0, quantity: 0 };
     const order = {
       amount: lines.reduce((sum, view) => sum + view.amount, 0),

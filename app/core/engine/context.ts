@@ -5,7 +5,6 @@
  */
 import { genericCode, normalizeDiagnosisCode, therapeuticClass } from '../../../rules-cache/codes';
 import type {
-  CompiledChronicRule,
   CompiledDaysRule,
   CompiledDrugRule,
   CompiledIndicationRule,
@@ -36,7 +35,6 @@ export interface ItemView {
 
 export interface ItemRules {
   readonly indication: readonly CompiledIndicationRule[];
-  readonly chronic: readonly CompiledChronicRule[];
   readonly repeat: readonly CompiledRepeatRule[];
   readonly days: readonly CompiledDaysRule[];
 }
@@ -73,7 +71,6 @@ export interface EvaluationContext {
 
 const noRules: ItemRules = Object.freeze({
   indication: Object.freeze([]),
-  chronic: Object.freeze([]),
   repeat: Object.freeze([]),
   days: Object.freeze([]),
 });
@@ -106,16 +103,12 @@ export function rulesForCodes(rules: CompiledRules, code: string | undefined, ho
   // Several prefixes of one code may lead to the same rule; each rule counts once, in library order.
   const ordered = lists > 1 ? [...new Set(found)].sort((a, b) => a.order - b.order) : found;
   const indication: CompiledIndicationRule[] = [];
-  const chronic: CompiledChronicRule[] = [];
   const repeat: CompiledRepeatRule[] = [];
   const days: CompiledDaysRule[] = [];
   for (const compiled of ordered) {
     switch (compiled.kind) {
       case 'indication':
         indication.push(compiled);
-        break;
-      case 'chronic':
-        chronic.push(compiled);
         break;
       case 'repeat':
         repeat.push(compiled);
@@ -125,8 +118,9 @@ export function rulesForCodes(rules: CompiledRules, code: string | undefined, ho
         break;
     }
   }
-  return { indication, chronic, repeat, days };
+  return { indication, repeat, days };
 }
+
 
 function lineAmount(item: Item): number {
   if (item.amount !== undefined) return item.amount;
@@ -167,9 +161,12 @@ export function buildContext(rules: CompiledRules, check: Check, prior: readonly
   const priorsByIdentity = new Map<string, PriorView[]>();
   const priorsByHospCode = new Map<string, PriorView[]>();
   const priorsByClass = new Map<string, PriorView[]>();
+  // Histories repeat a handful of dates many times; parse each once.
+  const days = new Map<string, number>();
   for (const entry of prior) {
     if (entry.source === 'ledger' && entry.rxId !== undefined && ownPrefixes.some((prefix) => entry.rxId!.startsWith(prefix))) continue;
-    const day = dayNumber(entry.date);
+    let day = days.get(entry.date);
+    if (day === undefined) days.set(entry.date, (day = dayNumber(entry.date)));
     const view: PriorView = {
       prior: entry,
       identity: identityOf(entry.code, entry.hospCode),

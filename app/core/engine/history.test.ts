@@ -15,7 +15,7 @@ function ledger(item: Partial<LedgerItem>): LedgerItem {
   return { rxId: 'c-0001#1', code: AMLODIPINE, category: 'drug', date: '2026-11-20', days: 30, qty: 2, channel: 'insured', ...item };
 }
 
-test('HIS entries and ledger rows become one list, newest first, each with its source', () => {
+test('HIS entries and ledger rows become one list, HIS first, each with its source', () => {
   const merged = mergeHistory(
     [history({ date: '2026-11-01', rxId: 'R1' })],
     [ledger({ date: '2026-11-10', rxId: 'c-9#1', code: METFORMIN })],
@@ -23,8 +23,8 @@ test('HIS entries and ledger rows become one list, newest first, each with its s
   assert.deepEqual(
     merged.map((prior) => [prior.rxId, prior.source, prior.channel]),
     [
-      ['c-9#1', 'ledger', 'insured'],
       ['R1', 'history', 'insured'],
+      ['c-9#1', 'ledger', 'insured'],
     ],
   );
 });

@@ -71,23 +71,25 @@ function priorFromLedger(item: LedgerItem): PriorPrescription {
   };
 }
 
-/** The item a line is about: its national code, or its hospital code when it has none. */
-function itemKey(prior: PriorPrescription): string {
-  return prior.code !== undefined ? `N:${prior.code}` : `H:${prior.hospCode ?? ''}`;
-}
-
 /** Two figures agree unless both sides know them and they differ. */
 function agree(a: number | undefined, b: number | undefined): boolean {
   return a === undefined || b === undefined || a === b;
 }
 
+/** Whether two lines are about the same item: the national code, else the hospital code. */
+function sameItem(a: PriorPrescription, b: PriorPrescription): boolean {
+  return a.code !== undefined || b.code !== undefined ? a.code === b.code : a.hospCode === b.hospCode;
+}
+
 /** Fills what the HIS left out from the ledger's copy of the same line. */
 function completed(history: PriorPrescription, ledger: PriorPrescription): PriorPrescription {
   return {
-    ...history,
+    rxId: history.rxId,
+    code: history.code,
     hospCode: history.hospCode ?? ledger.hospCode,
     name: history.name ?? ledger.name,
     category: history.category ?? ledger.category,
+    date: history.date,
     days: history.days ?? ledger.days,
     qty: history.qty ?? ledger.qty,
     amount: history.amount ?? ledger.amount,
@@ -95,11 +97,15 @@ function completed(history: PriorPrescription, ledger: PriorPrescription): Prior
     deptName: history.deptName ?? ledger.deptName,
     doctorCode: history.doctorCode ?? ledger.doctorCode,
     doctorName: history.doctorName ?? ledger.doctorName,
+    channel: history.channel,
+    source: history.source,
   };
 }
 
 /**
- * Merges the history the HIS sent with the ledger's rows into one list, newest first.
+ * Merges the history the HIS sent with the ledger's rows into one list: the HIS entries in
+ * the order sent, then the ledger rows the HIS did not know about. The order only breaks ties
+ * (the engine names the earlier prescription with the most supply left), so it is not sorted.
  *
  * The same line reaches RxGate twice when this PC committed an order that the HIS now sends
  * back as history. A ledger row is the same line as a HIS entry when
@@ -115,23 +121,33 @@ function completed(history: PriorPrescription, ledger: PriorPrescription): Prior
  */
 export function mergeHistory(fromCheck: readonly HistoryEntry[], fromLedger: readonly LedgerItem[]): PriorPrescription[] {
   const merged = fromCheck.map(priorFromHistory);
-  const byRxId = new Map<string, number[]>();
-  const byContent = new Map<string, number[]>();
+  if (fromLedger.length === 0) return merged;
+
+  // HIS entries by item (national code, else hospital code): a ledger row only ever looks at
+  // the few entries of its own drug.
+  const byItem = new Map<string, number[]>();
   merged.forEach((prior, index) => {
-    if (prior.rxId !== undefined) push(byRxId, `${prior.rxId}\u0000${itemKey(prior)}`, index);
-    push(byContent, `${itemKey(prior)}\u0000${prior.date}`, index);
+    const key = prior.code ?? prior.hospCode;
+    if (key === undefined) return;
+    const list = byItem.get(key);
+    if (list) list.push(index);
+    else byItem.set(key, [index]);
   });
   const absorbed = new Set<number>();
   const fromLedgerOnly: PriorPrescription[] = [];
 
-  for (const row of fromLedger.map(priorFromLedger)) {
-    const sameId = row.rxId === undefined ? undefined : byRxId.get(`${row.rxId}\u0000${itemKey(row)}`);
-    let match = sameId?.find((index) => !absorbed.has(index));
-    if (match === undefined) {
-      match = byContent
-        .get(`${itemKey(row)}\u0000${row.date}`)
-        ?.find((index) => !absorbed.has(index) && agree(merged[index]!.days, row.days) && agree(merged[index]!.qty, row.qty));
-    }
+  for (const item of fromLedger) {
+    const row = priorFromLedger(item);
+    const candidates = byItem.get(row.code ?? row.hospCode ?? '') ?? [];
+    const open = (index: number) => !absorbed.has(index) && sameItem(merged[index]!, row);
+    let match = row.rxId === undefined ? undefined : candidates.find((index) => open(index) && merged[index]!.rxId === row.rxId);
+    match ??= candidates.find(
+      (index) =>
+        open(index) &&
+        merged[index]!.date === row.date &&
+        agree(merged[index]!.days, row.days) &&
+        agree(merged[index]!.qty, row.qty),
+    );
     if (match === undefined) {
       fromLedgerOnly.push(row);
     } else {
@@ -139,17 +155,5 @@ export function mergeHistory(fromCheck: readonly HistoryEntry[], fromLedger: rea
       merged[match] = completed(merged[match]!, row);
     }
   }
-
-  const all = [...merged, ...fromLedgerOnly];
-  // Newest first, and stable, so the engine names the same earlier prescription every time.
-  return all
-    .map((prior, index) => ({ prior, index }))
-    .sort((a, b) => (a.prior.date < b.prior.date ? 1 : a.prior.date > b.prior.date ? -1 : a.index - b.index))
-    .map(({ prior }) => prior);
-}
-
-function push(map: Map<string, number[]>, key: string, index: number): void {
-  const list = map.get(key);
-  if (list) list.push(index);
-  else map.set(key, [index]);
+  return fromLedgerOnly.length === 0 ? merged : merged.concat(fromLedgerOnly);
 }

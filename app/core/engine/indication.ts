@@ -68,10 +68,10 @@ export function failedRequirements(compiled: CompiledIndicationRule, context: Ev
 
   if (require.ageMin !== undefined || require.ageMax !== undefined) {
     const age = context.age;
-    const range = ageRange(require.ageMin, require.ageMax);
     const tooYoung = age !== undefined && require.ageMin !== undefined && age < require.ageMin;
     const tooOld = age !== undefined && require.ageMax !== undefined && age > require.ageMax;
     if (age === undefined || tooYoung || tooOld) {
+      const range = ageRange(require.ageMin, require.ageMax);
       failed.push({
         requirement: 'age',
         expected: { min: require.ageMin, max: require.ageMax },
