@@ -1,44 +1,61 @@
 /**
- * Writes a verified rule pack into the SQLite cache on a worker thread, so the agent's own
- * thread keeps answering checks while 100,000 rules are parsed, validated and written in one
- * transaction. WAL lets the agent's connection keep reading the old library meanwhile.
+ * Writes a verified rule library into the SQLite cache on a worker thread, so the agent's own
+ * thread keeps answering checks while 100,000 rules are written in one transaction. WAL lets
+ * the agent's connection keep reading the old library meanwhile.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { gunzipSync } from 'node:zlib';
-import { openStore } from './store';
+import type { RuleLibrary } from './model';
+import { openStore, storedRule, type StoredRule } from './store';
 import type { LibraryInfo } from './store-contract';
 
-/** What the worker needs: the cache file and the pack exactly as it was verified. */
-export interface PackWrite {
+/** What the worker writes: rows of rules the caller has validated, and the library's header. */
+interface LibraryWrite {
   file: string;
-  packBytes: Uint8Array;
-  version: number;
-  publishedAt?: string;
-  expiresAt?: string;
+  header: Omit<RuleLibrary, 'rules'>;
+  rows: StoredRule[];
   meta: Record<string, unknown>;
 }
 
 type WorkerReply = { ok: true; info: LibraryInfo } | { ok: false; message: string };
 
-/** The worker's entry (the same file, compiled or run through tsx). */
+/** The worker's entry (this same file, compiled or run through tsx). */
 function workerFile(): string {
   const compiled = join(__dirname, 'library-writer.js');
   return existsSync(compiled) ? compiled : join(__dirname, 'library-writer.ts');
 }
 
 /**
- * Writes the pack in a worker and resolves with the applied library's info. The bytes are
- * copied to the worker (a transfer would detach the caller's buffer, which sync still holds).
+ * Serialises the rules in slices, yielding between them, so a 100,000-rule library never holds
+ * the calling thread for more than a few milliseconds at a time.
  */
-export function writePackInWorker(write: PackWrite): Promise<LibraryInfo> {
+async function rowsOf(library: RuleLibrary): Promise<StoredRule[]> {
+  const rows: StoredRule[] = [];
+  let sliceStart = performance.now();
+  for (const rule of library.rules) {
+    rows.push(storedRule(rule));
+    if (performance.now() - sliceStart > 4) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+  return rows;
+}
+
+/**
+ * Writes an already validated library to the cache file in a worker; resolves with the applied
+ * library's info once the transaction has committed.
+ */
+export async function writeLibraryInWorker(file: string, library: RuleLibrary, meta: Record<string, unknown>): Promise<LibraryInfo> {
+  const header = { version: library.version, source: library.source, publishedAt: library.publishedAt, expiresAt: library.expiresAt };
+  const write: LibraryWrite = { file, header, rows: await rowsOf(library), meta };
   return new Promise((resolve, reject) => {
-    const file = workerFile();
+    const entry = workerFile();
     // Run from source (tests, `npm start` in a checkout), the worker needs tsx's loader too.
-    const worker = file.endsWith('.ts')
-      ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true, workerData: write })
-      : new Worker(file, { workerData: write });
+    const worker = entry.endsWith('.ts')
+      ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true, workerData: write })
+      : new Worker(entry, { workerData: write });
     let settled = false;
     worker.once('message', (reply: WorkerReply) => {
       settled = true;
@@ -55,18 +72,11 @@ export function writePackInWorker(write: PackWrite): Promise<LibraryInfo> {
   });
 }
 
-function runWorker(write: PackWrite): WorkerReply {
+function runWorker(write: LibraryWrite): WorkerReply {
   try {
-    const body = JSON.parse(gunzipSync(write.packBytes).toString('utf8')) as { rules: unknown[] };
-    const store = openStore(write.file);
+    const store = openStore(write.file, { purgeOnOpen: false });
     try {
-      const info = store.applyLibrary(
-        // The store validates every rule again before its transaction: a worker that got
-        // anything other than what was verified cannot write it.
-        { version: write.version, source: 'pack', publishedAt: write.publishedAt, expiresAt: write.expiresAt, rules: body.rules as never },
-        write.meta,
-      );
-      return { ok: true, info };
+      return { ok: true, info: store.applyValidatedRows(write.header, write.rows, write.meta) };
     } finally {
       store.close();
     }
@@ -75,6 +85,6 @@ function runWorker(write: PackWrite): WorkerReply {
   }
 }
 
-if (!isMainThread && parentPort && (workerData as PackWrite | undefined)?.packBytes) {
-  parentPort.postMessage(runWorker(workerData as PackWrite));
+if (!isMainThread && parentPort && (workerData as LibraryWrite | undefined)?.rows) {
+  parentPort.postMessage(runWorker(workerData as LibraryWrite));
 }

@@ -574,6 +574,23 @@ test('retention: purgeLedger by date, and rows past the retention period go when
   }, { now: clock.now, retentionDays: 30 });
 });
 
+test('retention: a large purge can go in batches, oldest first, and the store can open without purging', (context) => {
+  const file = join(temporaryDirectory(context), 'cache.db');
+  const clock = manualClock('2026-11-24T09:00:00+08:00');
+  withStore(file, (store) => {
+    store.recordOrder(order('old', 'P1', [item('o#1', '2026-01-01'), item('o#2', '2026-02-01'), item('o#3', '2026-03-01')]));
+    store.recordOrder(order('new', 'P1', [item('n#1', '2026-11-01')]));
+  }, { now: clock.now, purgeOnOpen: false });
+  withStore(file, (store) => {
+    assert.equal(store.ledgerCount(), 4, 'nothing purged at open when asked not to');
+    assert.equal(store.purgeExpiredLedgerBatch(2), 2);
+    assert.deepEqual(store.priorItems('P1', '2025-01-01').map((row) => row.rxId), ['n#1', 'o#3']);
+    assert.equal(store.purgeExpiredLedgerBatch(2), 1);
+    assert.equal(store.purgeExpiredLedgerBatch(2), 0);
+    assert.throws(() => store.purgeExpiredLedgerBatch(0), /at least 1/);
+  }, { now: clock.now, purgeOnOpen: false });
+});
+
 test('audit: a hash chain from 64 zeros, patient ids keyed and stripped from data', () => {
   const clock = manualClock('2026-11-24T01:12:03.000Z');
   withStore(

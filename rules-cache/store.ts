@@ -43,6 +43,12 @@ export interface StoreOptions {
   now?: () => Date;
   /** Ledger rows dated more than this many days before today are purged; default 180. */
   retentionDays?: number;
+  /**
+   * Purge expired ledger rows while opening (default true). The agent passes false and purges
+   * in small batches after it is listening, so a PC that was off for a month does not start
+   * slowly.
+   */
+  purgeOnOpen?: boolean;
 }
 
 /** The contract's store plus what the SQLite implementation adds. */
@@ -58,6 +64,15 @@ export interface SqliteStore extends Store {
    * does this when it opens, and a long-running agent calls it once a day. Returns how many.
    */
   purgeExpiredLedger(): number;
+  /**
+   * Purges at most `limit` expired ledger rows (oldest first); returns how many. Called
+   * repeatedly, it spreads a large purge over many short transactions.
+   */
+  purgeExpiredLedgerBatch(limit: number): number;
+  /** Writes rules already validated by `Rule` (see the implementation); the agent's apply worker uses it. */
+  applyValidatedRows(header: Omit<RuleLibrary, 'rules'>, rows: readonly StoredRule[], meta?: Record<string, unknown>): LibraryInfo;
+  /** False once `close()` ran: timers that outlive the agent check it before touching the file. */
+  isOpen(): boolean;
   /** Appends several audit records in one transaction; all or none. */
   appendAuditBatch(events: readonly AuditEvent[]): AuditRecord[];
   /** Removes a setting; `setSetting(key, undefined)` does the same. */
@@ -117,7 +132,7 @@ export function openStore(file: string, options: StoreOptions = {}): SqliteStore
     database.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
     migrate(database);
     const store = new SqliteRuleStore(database, file, now, retentionDays);
-    store.purgeExpiredLedger();
+    if (options.purgeOnOpen !== false) store.purgeExpiredLedger();
     return store;
   } catch (error) {
     database.close();
@@ -152,10 +167,16 @@ interface AuditRow {
 }
 
 /** A rule ready to insert: validated and serialised before the transaction starts. */
-interface RuleRow {
+/** A validated rule as a row: its id, kind and canonical JSON body. */
+export interface StoredRule {
   ruleId: string;
   kind: string;
   body: string;
+}
+
+/** The row for a rule that passed `Rule`. */
+export function storedRule(rule: Rule): StoredRule {
+  return { ruleId: rule.id, kind: rule.kind, body: JSON.stringify(rule) };
 }
 
 interface LedgerRow {
@@ -224,6 +245,9 @@ function prepareStatements(database: Database.Database) {
       'SELECT item FROM ledger WHERE patient_key = ? AND date >= ? ORDER BY date DESC, rowid DESC',
     ).pluck(),
     purgeLedger: prepare<[string]>('DELETE FROM ledger WHERE date < ?'),
+    purgeLedgerBatch: prepare<[string, number]>(
+      'DELETE FROM ledger WHERE rowid IN (SELECT rowid FROM ledger WHERE date < ? ORDER BY date LIMIT ?)',
+    ),
     ledgerCount: prepare<[], number>('SELECT count(*) FROM ledger').pluck(),
 
     lastAudit: prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1'),
@@ -249,7 +273,7 @@ type Statements = ReturnType<typeof prepareStatements>;
 class SqliteRuleStore implements SqliteStore {
   private readonly secret: Buffer;
   private readonly statements: Statements;
-  private readonly applyTransaction: Database.Transaction<(info: LibraryInfo, metaText: string | null, rows: RuleRow[]) => void>;
+  private readonly applyTransaction: Database.Transaction<(info: LibraryInfo, metaText: string | null, rows: readonly StoredRule[]) => void>;
   private readonly rollbackTransaction: Database.Transaction<() => LibraryInfo>;
   private readonly recordTransaction: Database.Transaction<
     (rows: LedgerRow[], patientKey: string, visitKey: string, checkId: string, recordedAt: string) => void
@@ -289,6 +313,10 @@ class SqliteRuleStore implements SqliteStore {
 
   close(): void {
     if (this.database.open) this.database.close();
+  }
+
+  isOpen(): boolean {
+    return this.database.open;
   }
 
   getSetting<T>(key: string): T | undefined {
@@ -388,20 +416,25 @@ class SqliteRuleStore implements SqliteStore {
    * leaves both exactly as they were.
    */
   applyLibrary(library: RuleLibrary, meta?: Record<string, unknown>): LibraryInfo {
-    if (!Number.isInteger(library.version) || library.version < 0) {
-      throw new RangeError(`library version must be a whole number, at least 0 (got ${String(library.version)})`);
-    }
-    requireText(library.source, 'library source');
-    optionalText(library.publishedAt, 'library publishedAt');
-    optionalText(library.expiresAt, 'library expiresAt');
     if (!Array.isArray(library.rules)) throw new TypeError('library rules must be an array');
     const { rules, problems } = validateRules(library.rules);
     if (problems.length > 0) throw new RuleLibraryError(problems);
+    return this.applyValidatedRows(library, rules.map(storedRule), meta);
+  }
+
+  /**
+   * Writes rules that were validated by `Rule` already (in another thread, from the same
+   * verified bytes), without validating again: the caller vouches for every row.
+   */
+  applyValidatedRows(header: Omit<RuleLibrary, 'rules'>, rows: readonly StoredRule[], meta?: Record<string, unknown>): LibraryInfo {
+    if (!Number.isInteger(header.version) || header.version < 0) {
+      throw new RangeError(`library version must be a whole number, at least 0 (got ${String(header.version)})`);
+    }
+    requireText(header.source, 'library source');
+    optionalText(header.publishedAt, 'library publishedAt');
+    optionalText(header.expiresAt, 'library expiresAt');
     const counts: Record<string, number> = {};
-    const rows: RuleRow[] = rules.map((rule) => {
-      counts[rule.kind] = (counts[rule.kind] ?? 0) + 1;
-      return { ruleId: rule.id, kind: rule.kind, body: JSON.stringify(rule) };
-    });
+    for (const row of rows) counts[row.kind] = (counts[row.kind] ?? 0) + 1;
     let metaText: string | null = null;
     if (meta !== undefined) {
       try {
@@ -411,14 +444,14 @@ class SqliteRuleStore implements SqliteStore {
       }
     }
     const info: LibraryInfo = {
-      version: library.version,
-      source: library.source,
+      version: header.version,
+      source: header.source,
       ruleCount: rows.length,
       counts,
       appliedAt: this.now().toISOString(),
     };
-    if (library.publishedAt !== undefined) info.publishedAt = library.publishedAt;
-    if (library.expiresAt !== undefined) info.expiresAt = library.expiresAt;
+    if (header.publishedAt !== undefined) info.publishedAt = header.publishedAt;
+    if (header.expiresAt !== undefined) info.expiresAt = header.expiresAt;
     if (meta !== undefined) info.meta = JSON.parse(metaText!) as Record<string, unknown>;
     this.applyTransaction.immediate(info, metaText, rows);
     return info;
@@ -462,10 +495,19 @@ class SqliteRuleStore implements SqliteStore {
     return this.statements.purgeLedger.run(before).changes;
   }
 
+  purgeExpiredLedgerBatch(limit: number): number {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`purge batch must be a whole number, at least 1 (got ${String(limit)})`);
+    return this.statements.purgeLedgerBatch.run(this.retentionCutoff(), limit).changes;
+  }
+
   purgeExpiredLedger(): number {
+    return this.purgeLedger(this.retentionCutoff());
+  }
+
+  /** The first date still kept: `retentionDays` before today, local time. */
+  private retentionCutoff(): string {
     const today = this.now();
-    const cutoff = new Date(today.getFullYear(), today.getMonth(), today.getDate() - this.retentionDays);
-    return this.purgeLedger(localDate(cutoff));
+    return localDate(new Date(today.getFullYear(), today.getMonth(), today.getDate() - this.retentionDays));
   }
 
   ledgerCount(): number {
@@ -544,7 +586,7 @@ class SqliteRuleStore implements SqliteStore {
   }
 
   /** Runs inside the apply transaction: nothing here can fail on input, it was all checked. */
-  private applyRows(info: LibraryInfo, metaText: string | null, rows: RuleRow[]): void {
+  private applyRows(info: LibraryInfo, metaText: string | null, rows: readonly StoredRule[]): void {
     const active = this.statements.library.get('active');
     const previous = this.statements.library.get('previous');
     if (previous) {

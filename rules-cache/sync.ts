@@ -67,12 +67,8 @@ export interface SyncOptions {
   activeVersion(): number;
   /** Expiry of the active library, when the agent knows it; used only to warn in status. */
   activeExpiresAt?(): string | undefined;
-  /**
-   * Applies a verified library (the agent: one SQLite transaction, then swaps its index).
-   * `packBytes` are the verified pack file's bytes, for an applier that re-reads them off the
-   * main thread.
-   */
-  apply(library: RuleLibrary, manifest: VerifiedManifest, packBytes: Uint8Array): Promise<void> | void;
+  /** Applies a verified library (the agent: one SQLite transaction, then swaps its index). */
+  apply(library: RuleLibrary, manifest: VerifiedManifest): Promise<void> | void;
   loadState?(): SyncState | undefined | Promise<SyncState | undefined>;
   saveState?(state: SyncState): void | Promise<void>;
   /** Normal polling interval; default 15 minutes, each wait jittered ±20%. */
@@ -555,7 +551,7 @@ export function createSyncClient(options: SyncOptions): SyncClient {
     if (signal.aborted) throw new SyncError('cancelled', '同步已取消');
 
     try {
-      await options.apply(library, manifest, pack.bytes);
+      await options.apply(library, manifest);
     } catch (error) {
       throw new SyncError('apply_failed', `规则包 v${manifest.version} 已通过校验, 但写入本机规则库失败: ${(error as Error).message}`);
     }

@@ -19,6 +19,8 @@ export function seededRandom(seed: number): () => number {
 }
 
 const classLetters = 'ABCDGHJLMNPRSV';
+/** Generics in the synthetic catalogue that orders and history draw from. */
+const CATALOGUE = 400_000;
 const upper = 'ABCDEFGHJKLMNPQRSTUVWXYZ';
 
 /** The `index`-th ATC-level-4-like class, e.g. `C09AA`. */
@@ -40,7 +42,7 @@ export function productCode(index: number, maker = 1): string {
 }
 
 const diagnosisPool = ['C34', 'C15-C26', 'J44', 'J45', 'N18', 'I50', 'E11', 'I10-I15', 'M05', 'K74', 'D61', 'G20', 'F20', 'B18.1', 'Z94'];
-const visitDiagnoses = ['J18.900', 'I10.x00', 'E11.900', 'C34.900', 'J44.900', 'N18.500', 'K29.700', 'M54.500'];
+const visitDiagnoses = ['J18.900', 'I10.x00', 'E11.900', 'C34.900', 'J44.900', 'N18.500', 'K29.700', 'M54.500', 'C16.900', 'J45.900', 'I50.900', 'M05.900'];
 
 export interface BenchLibrary {
   version: number;
@@ -48,6 +50,8 @@ export interface BenchLibrary {
   /** Generic indexes that carry an indication rule, so orders can be made to hit them. */
   indicationGenerics: number[];
   diseaseCodes: string[];
+  /** For each disease, the therapeutic-class indexes its scope allows. */
+  diseaseClasses: number[][];
 }
 
 /**
@@ -65,6 +69,7 @@ export function generateLibrary(count: number, seed = 42): BenchLibrary {
   ];
   const indicationGenerics: number[] = [];
   const diseaseCodes: string[] = [];
+  const diseaseClasses: number[][] = [];
   let generic = 0;
   const remaining = count - rules.length;
   for (let index = 0; rules.length < count; index += 1) {
@@ -85,7 +90,9 @@ export function generateLibrary(count: number, seed = 42): BenchLibrary {
     } else if (share < 0.85) {
       const code = `M${String(index).padStart(5, '0')}`;
       diseaseCodes.push(code);
-      const allow = Array.from({ length: 20 }, () => `X${therapeuticClass(Math.floor(random() * 3000))}`);
+      const classes = Array.from({ length: 20 }, () => Math.floor(random() * 3000));
+      diseaseClasses.push(classes);
+      const allow = classes.map((index) => `X${therapeuticClass(index)}`);
       rules.push({
         id: `CHR-${index}`,
         kind: 'chronic',
@@ -101,7 +108,7 @@ export function generateLibrary(count: number, seed = 42): BenchLibrary {
       rules.push({ id: `REP-${index}`, kind: 'repeat', level: 'warn', title: `重复开药 ${index}`, drugs: [genericCode(Math.floor(random() * generic + 1))], toleranceDays: 0 });
     }
   }
-  return { version: 2, rules, indicationGenerics, diseaseCodes };
+  return { version: 2, rules, indicationGenerics, diseaseCodes, diseaseClasses };
 }
 
 function isoDate(base: string, daysBack: number): string {
@@ -118,8 +125,18 @@ export function patientId(index: number): string {
 /** A 20-item order with 200 history items for `patient`, about half of it hitting rules. */
 export function generateCheck(library: BenchLibrary, random: () => number, id: string, patient: string, items = 20, historyItems = 200): CheckInput {
   const chronic = random() < 0.5;
+  const disease = Math.floor(random() * library.diseaseCodes.length);
   const pick = () => library.indicationGenerics[Math.floor(random() * library.indicationGenerics.length)]!;
-  const generics = Array.from({ length: items }, (_, index) => (index % 2 === 0 ? pick() : Math.floor(random() * 80_000)));
+  // At a chronic-disease visit most drugs are within the disease's scope, as they are in practice.
+  const inScope = () => {
+    const classes = library.diseaseClasses[disease]!;
+    return classes[Math.floor(random() * classes.length)]! * 40 + Math.floor(random() * 40);
+  };
+  // About one line in seven is a restricted drug; the rest come from a catalogue about six
+  // times the size of the restricted list, as in the national list.
+  const generics = Array.from({ length: items }, (_, index) =>
+    chronic && random() < 0.9 ? inScope() : index % 7 === 0 ? pick() : Math.floor(random() * CATALOGUE),
+  );
   const lines = generics.map((generic, index) => {
     return {
       line: String(index + 1),
@@ -128,13 +145,14 @@ export function generateCheck(library: BenchLibrary, random: () => number, id: s
       category: 'drug' as const,
       qty: 1 + Math.floor(random() * 3),
       price: Math.round(random() * 20000) / 100,
-      days: 3 + Math.floor(random() * 28),
+      // Mostly within the outpatient 7-day limit, as real orders are; some longer ones.
+      days: random() < 0.85 ? 3 + Math.floor(random() * 5) : 14 + Math.floor(random() * 16),
       channel: 'insured' as const,
     };
   });
   const history = Array.from({ length: historyItems }, (_, index) => {
-    // Every tenth history line repeats a drug of this order, so repeat rules have work to do.
-    const generic = index % 10 === 0 ? generics[(index / 10) % items]! : Math.floor(random() * 80_000);
+    // Every 40th history line repeats a drug of this order, so repeat rules have work to do.
+    const generic = index % 40 === 0 ? generics[(index / 40) % items]! : Math.floor(random() * CATALOGUE);
     return {
       rxId: `H${id}-${index}`,
       code: productCode(generic),
@@ -157,7 +175,7 @@ export function generateCheck(library: BenchLibrary, random: () => number, id: s
       gender: random() < 0.5 ? 'M' : 'F',
       birthDate: `19${50 + Math.floor(random() * 50)}-0${1 + Math.floor(random() * 9)}-15`,
       insurance: '310',
-      chronicDiseases: chronic ? [{ code: library.diseaseCodes[Math.floor(random() * library.diseaseCodes.length)]!, name: '慢特病' }] : undefined,
+      chronicDiseases: chronic ? [{ code: library.diseaseCodes[disease]!, name: '慢特病' }] : undefined,
     },
     visit: {
       id: `V${id}`,
@@ -168,7 +186,8 @@ export function generateCheck(library: BenchLibrary, random: () => number, id: s
       doctor: { code: 'D007', name: '李医生' },
       hospitalLevel: 3,
     },
-    diagnoses: [{ code: visitDiagnoses[Math.floor(random() * visitDiagnoses.length)]!, main: true }],
+    // Several diagnoses, as a real visit has; most restricted drugs then find their indication.
+    diagnoses: Array.from({ length: 5 }, (_, index) => ({ code: visitDiagnoses[Math.floor(random() * visitDiagnoses.length)]!, main: index === 0 })),
     items: lines,
     history,
   };
@@ -181,13 +200,14 @@ export function generateLedgerOrder(patient: number, perPatient: number, random:
     patientId: patientId(patient),
     visitId: `LV${patient}`,
     items: Array.from({ length: perPatient }, (_, index) => {
-      const generic = Math.floor(random() * 80_000);
+      const generic = Math.floor(random() * CATALOGUE);
       return {
         rxId: `LV${patient}/L${patient}#${index}`,
         code: productCode(generic),
         name: `药品${generic}`,
         category: 'drug',
-        date: isoDate(VISIT_DATE, Math.floor(random() * 300)),
+        // Within the 180-day retention: what a ledger holds in steady state.
+        date: isoDate(VISIT_DATE, Math.floor(random() * 170)),
         days: 7 + Math.floor(random() * 30),
         qty: 1,
         amount: Math.round(random() * 10000) / 100,

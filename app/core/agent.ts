@@ -13,7 +13,7 @@ import { compileRules, type CompiledRules } from '../../rules-cache/compile';
 import { parseRuleLibraryDocument, type RuleLibrary } from '../../rules-cache/model';
 import { openStore, type SqliteStore } from '../../rules-cache/store';
 import type { AuditEvent, LedgerItem, LedgerOrder, LibraryInfo } from '../../rules-cache/store-contract';
-import { writePackInWorker } from '../../rules-cache/library-writer';
+import { writeLibraryInWorker } from '../../rules-cache/library-writer';
 import { ChoiceError, resolveChoice, type ResolvedChoice } from './decisions';
 import { evaluate, mergeHistory } from './engine';
 import {
@@ -70,7 +70,7 @@ interface HeldCheck {
 }
 
 /** How many recent checks stay in memory so `commit`, long-polls and 3103 can find them. */
-const RECENT_LIMIT = 2000;
+const RECENT_LIMIT = 500;
 const RECENT_SHOWN = 50;
 
 /** The embedded demo library: the floor the agent starts on when nothing else is loaded. */
@@ -106,6 +106,7 @@ export class Agent extends EventEmitter {
     const store = openStore(join(options.dataDir, 'rxgate.db'), {
       now: options.now,
       retentionDays: options.retentionDays,
+      purgeOnOpen: false,
     });
     const agent = new Agent(options, store);
     try {
@@ -121,6 +122,11 @@ export class Agent extends EventEmitter {
         log: (line) => agent.log(line),
       });
       await agent.server.listen();
+      // Expired ledger rows go after start-up and then daily, in small batches between
+      // checks, so neither a long-off PC's start nor a check waits for a big delete.
+      agent.purgeLedger();
+      agent.purgeTimer = setInterval(() => agent.purgeLedger(), 24 * 3600_000);
+      agent.purgeTimer.unref();
     } catch (error) {
       store.close();
       throw error;
@@ -204,32 +210,50 @@ export class Agent extends EventEmitter {
     return info;
   }
 
+  private purgeTimer: NodeJS.Timeout | null = null;
+
+  private purging = false;
+
+  private purgeLedger(): void {
+    if (this.purging) return;
+    this.purging = true;
+    let total = 0;
+    const step = () => {
+      if (!this.store.isOpen()) return;
+      try {
+        // A pack being written holds the write lock: wait for it rather than block on it.
+        const purged = this.applying ? -1 : this.store.purgeExpiredLedgerBatch(500);
+        if (purged !== 0) {
+          total += Math.max(purged, 0);
+          setTimeout(step, this.applying ? 1000 : 10).unref();
+          return;
+        }
+        if (total > 0) this.audit({ type: 'ledger.purged', data: { rows: total } }, true);
+      } catch (error) {
+        this.log(`处方台账清理失败: ${(error as Error).message}`);
+      }
+      this.purging = false;
+    };
+    setTimeout(step, 1000).unref();
+  }
+
   private applying = false;
   private deferredOrders: LedgerOrder[] = [];
 
   /**
-   * Applies a verified rule pack without stopping checks: a worker thread parses, validates
-   * and writes it to SQLite in one transaction while this thread compiles the new index; the
-   * index is swapped in one assignment once the write has committed. While the worker holds
-   * the write lock, this thread's own writes (audit, ledger) wait in memory instead of
-   * blocking on the lock, and are written right after.
+   * Applies a verified library without stopping checks: a worker thread writes it to SQLite in
+   * one transaction while this thread compiles the new index; the index is swapped in one
+   * assignment once the write has committed. While the worker holds the write lock, this
+   * thread's own writes (audit, ledger) wait in memory instead of blocking on the lock, and
+   * are written right after.
    */
-  async applyPack(library: RuleLibrary, packBytes: Uint8Array, meta: Record<string, unknown>): Promise<LibraryInfo> {
+  async applyVerifiedLibrary(library: RuleLibrary, meta: Record<string, unknown>): Promise<LibraryInfo> {
     if (this.applying) throw new Error('另一个规则库正在应用, 请稍后再试');
     if (this.store.file === ':memory:') return this.applyLibrary(library, meta);
     this.applying = true;
     let info: LibraryInfo;
     try {
-      const writing = writePackInWorker({
-        file: this.store.file,
-        packBytes,
-        version: library.version,
-        publishedAt: library.publishedAt,
-        expiresAt: library.expiresAt,
-        meta,
-      });
-      // Let the worker start before this thread is busy compiling.
-      await new Promise((resolve) => setImmediate(resolve));
+      const writing = writeLibraryInWorker(this.store.file, library, meta);
       const compiled = compileRules(library);
       info = await writing;
       this.rules = compiled;
@@ -352,7 +376,9 @@ export class Agent extends EventEmitter {
     }
     const popup = check.ui === 'popup' && verdict.findings.length > 0;
     if (popup) verdict.pending = true;
-    const held: HeldCheck = { check, verdict, receivedAt: this.now().toISOString(), source, pending: popup };
+    // Held for commit, the popup and long-polls, which never need the history again: without
+    // it, 2,000 remembered checks cost megabytes, not hundreds of them.
+    const held: HeldCheck = { check: { ...check, history: [] }, verdict, receivedAt: this.now().toISOString(), source, pending: popup };
     this.remember(check.id, held);
     if (connectionId) this.server.bindCheck(connectionId, check.id);
     this.countCheck(verdict, source);
@@ -367,31 +393,33 @@ export class Agent extends EventEmitter {
   }
 
   private auditCheck(held: HeldCheck): void {
-    this.audit({
-        type: 'check',
-        checkId: held.check.id,
-        patientId: held.check.patient.id,
-        data: {
-          source: held.source,
-          visitId: held.check.visit.id,
-          dept: held.check.visit.dept?.code,
-          doctor: held.check.visit.doctor?.code,
-          result: held.verdict.result,
-          reason: held.verdict.reason,
-          rulesVersion: held.verdict.rules?.version,
-          items: held.check.items.map((item) => ({ line: item.line, code: item.code, hospCode: item.hospCode, channel: item.channel })),
-          findings: held.verdict.findings.map((finding) => ({
-            findingId: finding.findingId,
-            ruleId: finding.ruleId,
-            level: finding.level,
-            lines: finding.lines,
-          })),
-          elapsedMs: held.verdict.elapsedMs,
-        },
-    });
+    // Built when the batch is written, from the check already held, so that a burst of checks
+    // does not keep a second copy of every verdict alive until then.
+    this.audit(() => ({
+      type: 'check',
+      checkId: held.check.id,
+      patientId: held.check.patient.id,
+      data: {
+        source: held.source,
+        visitId: held.check.visit.id,
+        dept: held.check.visit.dept?.code,
+        doctor: held.check.visit.doctor?.code,
+        result: held.verdict.result,
+        reason: held.verdict.reason,
+        rulesVersion: held.verdict.rules?.version,
+        items: held.check.items.map((item) => ({ line: item.line, code: item.code, hospCode: item.hospCode, channel: item.channel })),
+        findings: held.verdict.findings.map((finding) => ({
+          findingId: finding.findingId,
+          ruleId: finding.ruleId,
+          level: finding.level,
+          lines: finding.lines,
+        })),
+        elapsedMs: held.verdict.elapsedMs,
+      },
+    }));
   }
 
-  private auditQueue: AuditEvent[] = [];
+  private auditQueue: Array<AuditEvent | (() => AuditEvent)> = [];
   private auditTimer: NodeJS.Timeout | null = null;
 
   /**
@@ -399,14 +427,15 @@ export class Agent extends EventEmitter {
    * gone out, so the write is never on a check's clock and a burst costs one commit;
    * `urgent` records (decisions, commits, rule changes) are written at once, in order.
    */
-  private audit(event: AuditEvent, urgent = false): void {
+  private audit(event: AuditEvent | (() => AuditEvent), urgent = false): void {
     this.auditQueue.push(event);
-    if (urgent || this.auditQueue.length >= 200) {
+    // Small, frequent batches: each flush is a short pause between checks, not a long one.
+    if (urgent || this.auditQueue.length >= 20) {
       this.flushAudit();
       return;
     }
     if (!this.auditTimer) {
-      this.auditTimer = setTimeout(() => this.flushAudit(), 50);
+      this.auditTimer = setTimeout(() => this.flushAudit(), 10);
       this.auditTimer.unref();
     }
   }
@@ -419,7 +448,7 @@ export class Agent extends EventEmitter {
     if (events.length === 0) return;
     this.auditQueue = [];
     try {
-      this.store.appendAuditBatch(events);
+      this.store.appendAuditBatch(events.map((event) => (typeof event === 'function' ? event() : event)));
     } catch (error) {
       // An audit failure must not take checks down with it; it is logged (no patient data).
       this.log(`审计记录写入失败 (${events.length} 条): ${(error as Error).message}`);
@@ -765,6 +794,7 @@ export class Agent extends EventEmitter {
   async stop(): Promise<void> {
     for (const held of this.held.values()) if (held.timer) clearTimeout(held.timer);
     if (this.statusTimer) clearTimeout(this.statusTimer);
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
     for (const id of [...this.waiters.keys()]) this.resolveWaiters(id, null);
     await this.server?.close();
     this.flushAudit();
@@ -840,7 +870,7 @@ export function historySince(visitDate: string): string {
 }
 
 function committedWithoutDecision(id: string): ProtocolError {
-  return new ProtocolError('committed', `医嘱已提交, 医生未在弹窗中处理: ${id}`, undefined, 409);
+  return new ProtocolError('committed', `医嘱已提交, 该检查没有医生的处理结果: ${id}`, undefined, 409);
 }
 
 function idOf(raw: unknown): string | undefined {

@@ -46,8 +46,8 @@ export function wireSync(agent: Agent, options: SyncWiringOptions): SyncClient |
     publicKeys: options.publicKeys,
     activeVersion: () => agent.activeVersion(),
     activeExpiresAt: () => agent.rulesStatus()?.expiresAt,
-    apply: async (library, manifest, packBytes) => {
-      await agent.applyPack(library, packBytes, { packId: manifest.packId, keyId: manifest.keyId, sha256: manifest.pack.sha256 });
+    apply: async (library, manifest) => {
+      await agent.applyVerifiedLibrary(library, { packId: manifest.packId, keyId: manifest.keyId, sha256: manifest.pack.sha256 });
     },
     loadState: () => agent.store.getSetting<SyncState>(STATE_KEY),
     saveState: (state) => agent.store.setSetting(STATE_KEY, state),
