@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileRules, type CompiledDrugRule } from './compile';
+import { compileRules, compileRulesSliced, type CompiledDrugRule } from './compile';
 import { parseRuleLibraryDocument, validateRules, type RuleInput, type RuleLibrary } from './model';
 
 function library(rules: RuleInput[], extra: Partial<RuleLibrary> = {}): RuleLibrary {
@@ -151,4 +151,24 @@ test('a library of 100,000 rules compiles and every rule is reachable by its pre
   assert.deepEqual(ids(compiled.byDrugPrefix.get('XA00099998')), ['days:D99998']);
   assert.ok(compiled.chronicByDisease.get('M99999')?.[0]?.allowPrefixes.has('XA00099999'));
   assert.equal(compiled.chronicByDiagnosis.get('I13')?.length, 25_000);
+});
+
+test('the sliced compile yields between slices and builds the same index as the one-step compile', async () => {
+  const rules = Array.from({ length: 3000 }, (_, index) => ({
+    id: `S-${index}`,
+    kind: 'indication' as const,
+    level: index % 2 ? ('warn' as const) : ('block' as const),
+    title: `规则 ${index}`,
+    drugs: [`XA10BA${String(index).padStart(4, '0')}`],
+    require: { diagnoses: ['E11', 'C15-C26'] },
+  }));
+  const { rules: validated, problems } = validateRules(rules);
+  assert.deepEqual(problems, []);
+  const library = { version: 7, source: 'pack', rules: validated };
+  let turns = 0;
+  const ticking = setInterval(() => (turns += 1), 0);
+  const sliced = await compileRulesSliced(library, 0);
+  clearInterval(ticking);
+  assert.ok(turns > 0, 'other work ran while it compiled');
+  assert.deepStrictEqual(sliced, compileRules(library));
 });

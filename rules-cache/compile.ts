@@ -140,6 +140,34 @@ function uniqueNormalized(codes: readonly string[]): readonly string[] {
  * fire. Effective dates and scope stay on the rules because they depend on the visit.
  */
 export function compileRules(library: RuleLibrary): CompiledRules {
+  const steps = compileSteps(library);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * The same compile in slices of a few milliseconds, yielding to the event loop between them,
+ * so an agent applying a new 100,000-rule library keeps answering checks meanwhile.
+ */
+export async function compileRulesSliced(library: RuleLibrary, sliceMs = 4): Promise<CompiledRules> {
+  const steps = compileSteps(library);
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - sliceStart > sliceMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+}
+
+/** How many rules are indexed between two chances to pause. */
+const RULES_PER_STEP = 256;
+
+function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules, undefined> {
   const counts = Object.fromEntries(RULE_KINDS.map((kind) => [kind, 0])) as Record<RuleKind, number>;
   const byId = new Map<string, Rule>();
   const byDrugPrefix = new Map<string, CompiledDrugRule[]>();
@@ -179,10 +207,12 @@ export function compileRules(library: RuleLibrary): CompiledRules {
     for (const code of codes) pushToList(byHospCode, code, compiled);
   };
 
-  library.rules.forEach((rule, order) => {
+  for (let order = 0; order < library.rules.length; order += 1) {
+    if (order > 0 && order % RULES_PER_STEP === 0) yield;
+    const rule = library.rules[order]!;
     counts[rule.kind] += 1;
     byId.set(rule.id, rule);
-    if (!rule.enabled) return;
+    if (!rule.enabled) continue;
     enabledCount += 1;
     switch (rule.kind) {
       case 'indication': {
@@ -247,7 +277,7 @@ export function compileRules(library: RuleLibrary): CompiledRules {
         break;
       }
     }
-  });
+  }
 
   return Object.freeze({
     version: library.version,

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { compileRules, type CompiledRules } from '../../rules-cache/compile';
+import { compileRules, compileRulesSliced, type CompiledRules } from '../../rules-cache/compile';
 import { parseRuleLibraryDocument, type RuleLibrary } from '../../rules-cache/model';
 import { openStore, type SqliteStore } from '../../rules-cache/store';
 import type { AuditEvent, LedgerItem, LedgerOrder, LibraryInfo } from '../../rules-cache/store-contract';
@@ -254,7 +254,7 @@ export class Agent extends EventEmitter {
     let info: LibraryInfo;
     try {
       const writing = writeLibraryInWorker(this.store.file, library, meta);
-      const compiled = compileRules(library);
+      const compiled = await compileRulesSliced(library);
       info = await writing;
       this.rules = compiled;
     } finally {
