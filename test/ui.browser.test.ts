@@ -40,6 +40,16 @@ function example(name: string): CheckInput {
   return (JSON.parse(readFileSync(join(examplesDir, name), 'utf8')) as { message: CheckInput }).message;
 }
 
+/**
+ * Waits until the popup shows check `id` and has put the focus on an item card. The focus moves
+ * in an effect after the popup renders; keys pressed before that land elsewhere (seen on a
+ * loaded CI machine), and a popup still showing the previous check is not this one.
+ */
+async function popupShowing(page: Page, id: string): Promise<void> {
+  await page.locator(`[data-testid="popup"][data-check-id="${id}"]`).waitFor();
+  await page.waitForFunction(() => document.activeElement?.closest('[data-line]') != null);
+}
+
 /** A HIS connected the way a native client connects: token in the query. */
 class His {
   private readonly frames: Array<Record<string, unknown>> = [];
@@ -134,7 +144,7 @@ describe('popup and status window in Chromium against the headless agent', { ski
     assert.equal(verdict.result, 'block');
     assert.equal(verdict.pending, true);
 
-    await page.getByTestId('popup').waitFor();
+    await popupShowing(page, check.id);
     assert.equal(await page.getByTestId('result').getAttribute('data-result'), 'block');
     assert.match(await page.getByTestId('patient').innerText(), /张\*/);
     assert.doesNotMatch(await page.getByTestId('patient').innerText(), /张三/, 'the name is masked');
@@ -160,7 +170,7 @@ describe('popup and status window in Chromium against the headless agent', { ski
     const check = example('check-repeat.json');
     his.send(check);
     assert.equal((await his.next('verdict', check.id)).result, 'warn');
-    await page.getByTestId('popup').waitFor();
+    await popupShowing(page, check.id);
     const item = page.getByTestId('item-1');
     assert.match(await item.innerText(), /心内科/);
     assert.match(await item.innerText(), /王医生/);
@@ -182,7 +192,7 @@ describe('popup and status window in Chromium against the headless agent', { ski
     const check = { ...example('check-repeat.json'), id: 'c-typed' };
     his.send(check);
     await his.next('verdict', check.id);
-    await page.getByTestId('popup').waitFor();
+    await popupShowing(page, check.id);
     await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
     await page.keyboard.type('患者出差, 需带药');
@@ -196,7 +206,7 @@ describe('popup and status window in Chromium against the headless agent', { ski
     const check = { ...example('check-repeat.json'), id: 'c-keys' };
     his.send(check);
     await his.next('verdict', check.id);
-    await page.getByTestId('popup').waitFor();
+    await popupShowing(page, check.id);
     await page.keyboard.press('Tab');
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('ArrowRight');
@@ -211,7 +221,7 @@ describe('popup and status window in Chromium against the headless agent', { ski
     const check = example('check-chronic.json');
     his.send(check);
     assert.equal((await his.next('verdict', check.id)).result, 'block');
-    await page.getByTestId('popup').waitFor();
+    await popupShowing(page, check.id);
     assert.match(await page.getByTestId('item-2').innerText(), /二甲双胍片/);
     await page.keyboard.press('Escape');
     const decision = (await his.next('decision', check.id)) as unknown as Decision;
@@ -226,12 +236,12 @@ describe('popup and status window in Chromium against the headless agent', { ski
     await his.next('verdict', first.id);
     his.send(second);
     await his.next('verdict', second.id);
-    await page.getByTestId('queue-position').waitFor();
-    assert.equal(await page.getByTestId('queue-position').innerText(), '1/2');
+    // The UI hears of the second check a moment after the HIS has its verdict.
+    await page.getByTestId('queue-position').filter({ hasText: '1/2' }).waitFor();
     assert.equal(await page.getByTestId('popup').getAttribute('data-check-id'), first.id);
 
     his.send({ type: 'cancel', id: first.id });
-    await page.locator(`[data-testid="popup"][data-check-id="${second.id}"]`).waitFor();
+    await popupShowing(page, second.id);
     assert.equal(await page.getByTestId('queue-position').count(), 0);
 
     await page.keyboard.press('2');
@@ -250,7 +260,7 @@ describe('popup and status window in Chromium against the headless agent', { ski
     const check: CheckInput = { ...chronic, id: 'c-screenshot', history: repeat.history };
     his.send(check);
     await his.next('verdict', check.id);
-    await page.getByTestId('popup').waitFor();
+    await popupShowing(page, check.id);
     await page.getByTestId('chronic').waitFor();
     await page.screenshot({ path: join(screenshotsDir, 'popup.png') });
     await page.keyboard.press('Escape');
