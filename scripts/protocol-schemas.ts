@@ -5,8 +5,9 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { Cancel, Check, Commit, Decision, ErrorReply, StatusRequest, Verdict, DoctorChoice } from '../app/core/protocol/messages';
-import { Nhsa3101, Nhsa3103 } from '../app/core/protocol/nhsa';
+import { Ack, Cancel, Check, Commit, Decision, ErrorReply, StatusRequest, Verdict, DoctorChoice } from '../app/core/protocol/messages';
+import { Nhsa3101, Nhsa3103, NhsaResponse } from '../app/core/protocol/nhsa';
+import { StatusReply } from '../app/core/protocol/ui';
 import { Rule } from '../rules-cache/model';
 
 const schemas: Record<string, { schema: z.ZodType; io: 'input' | 'output'; title: string }> = {
@@ -16,10 +17,13 @@ const schemas: Record<string, { schema: z.ZodType; io: 'input' | 'output'; title
   commit: { schema: Commit, io: 'input', title: 'commit (HIS → agent)' },
   cancel: { schema: Cancel, io: 'input', title: 'cancel (HIS → agent)' },
   status: { schema: StatusRequest, io: 'input', title: 'status request (HIS → agent)' },
+  'status-reply': { schema: StatusReply, io: 'output', title: 'status reply (agent → HIS)' },
+  ack: { schema: Ack, io: 'output', title: 'ack: the answer to commit and cancel (agent → HIS)' },
   error: { schema: ErrorReply, io: 'output', title: 'error (agent → HIS)' },
   'doctor-choice': { schema: DoctorChoice, io: 'input', title: "the doctor's choice (UI → agent)" },
   'nhsa-3101': { schema: Nhsa3101, io: 'input', title: '3101/3102 request envelope (as RxGate reads it)' },
   'nhsa-3103': { schema: Nhsa3103, io: 'input', title: '3103 feedback envelope (as RxGate reads it)' },
+  'nhsa-response': { schema: NhsaResponse, io: 'output', title: 'the response envelope RxGate answers 3101/3102/3103 with' },
   rule: { schema: Rule, io: 'input', title: 'rule (JSON form)' },
 };
 

@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { HisClient, TOKEN, example, http, startTestAgent, temporaryDir } from './support';
 import type { Agent } from '../app/core/agent';
 import { resolveToken } from '../app/core/config';
+import { Ack, Decision, Verdict } from '../app/core/protocol/messages';
+import { NhsaResponse } from '../app/core/protocol/nhsa';
+import { StatusReply } from '../app/core/protocol/ui';
 
 type Frame = Record<string, unknown>;
 const findingsOf = (verdict: Frame) => verdict.findings as Array<Frame & { ruleId: string; lines: string[]; level: string; findingId: string; actions: string[] }>;
@@ -634,6 +637,29 @@ describe('a library expired past the hard limit', () => {
     } finally {
       await stop();
       dir.remove();
+    }
+  });
+});
+
+describe('replies match their published schemas', () => {
+  test('verdict, ack, status and the 3101 envelope parse with the schemas docs/schemas is generated from', async () => {
+    const { agent, stop } = await startTestAgent();
+    try {
+      const his = await HisClient.connect(agent.port);
+      const verdict = await his.request({ ...example('check-repeat.json'), id: 'schema-1' }, 'verdict');
+      Verdict.parse(verdict);
+      const findings = findingsOf(verdict);
+      const decision = his.next((frame) => frame.type === 'decision');
+      agent.decide({ id: 'schema-1', outcome: 'proceed', lines: [], reasons: findings.map((f) => ({ findingId: f.findingId, reason: '已核实' })) });
+      Decision.parse(await decision);
+      Ack.parse(await his.request({ type: 'commit', id: 'schema-1' }, 'ack'));
+      StatusReply.parse(await his.request({ type: 'status', id: 'schema-s' }, 'status'));
+      StatusReply.parse((await http(agent.port, '/v1/status')).body);
+      NhsaResponse.parse((await http(agent.port, '/nhsa/3101', { body: example('request-3101.json') })).body);
+      NhsaResponse.parse((await http(agent.port, '/nhsa/3101', { body: { infno: '3101' } })).body);
+      await his.close();
+    } finally {
+      await stop();
     }
   });
 });

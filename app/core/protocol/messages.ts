@@ -200,3 +200,15 @@ export const DoctorChoice = z.object({
   reasons: z.array(FindingReason).default([]),
 });
 export type DoctorChoice = z.infer<typeof DoctorChoice>;
+
+/** The agent's answer to `commit` and `cancel`. */
+export const Ack = z.object({
+  type: z.literal('ack'),
+  of: z.enum(['commit', 'cancel']),
+  id: Id,
+  /** commit: ledger lines recorded. */
+  recorded: z.number().int().optional(),
+  /** cancel: whether a popup was open and is now closed. */
+  closed: z.boolean().optional(),
+});
+export type Ack = z.infer<typeof Ack>;

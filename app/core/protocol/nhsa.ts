@@ -349,3 +349,33 @@ export function nhsaError(message: string, msgid: string | undefined, now: Date,
 function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }
+
+const NhsaJudgement = z.object({
+  jr_id: z.string(),
+  rule_id: z.string(),
+  rule_name: z.string(),
+  vola_cont: z.string(),
+  patn_id: z.string(),
+  mdtrt_id: z.string(),
+  vola_amt: z.number(),
+  vola_amt_stas: z.string(),
+  sev_deg: z.enum(['1', '2']),
+  vola_evid: z.string(),
+  vola_bhvr_type: z.string(),
+  task_id: z.string(),
+  judge_result_detail_dtos: z.array(
+    z.object({ jr_id: z.string(), patn_id: z.string(), mdtrt_id: z.string(), rx_id: z.string(), vola_item_type: z.string(), vola_amt: z.number() }),
+  ),
+});
+
+/** The response envelope RxGate answers 3101/3102 (and, with `output` empty, 3103) with; for the published reference. */
+export const NhsaResponse = z.object({
+  infcode: z.union([z.literal(0), z.literal(-1)]),
+  inf_refmsgid: z.string(),
+  refmsg_time: z.string().optional(),
+  respond_time: z.string().optional(),
+  err_msg: z.string(),
+  rxgate_result: z.enum(['pass', 'warn', 'block', 'unchecked']).optional(),
+  rxgate_pending: z.boolean().optional(),
+  output: z.union([z.object({ result: z.array(NhsaJudgement) }), z.object({}), z.null()]),
+});

@@ -6,7 +6,7 @@
  * the doctor needs to be sure the popup is about the right patient.
  */
 import { z } from 'zod';
-import { DoctorChoice, type ChronicSummary, type Finding, type Result, type Verdict } from './messages';
+import { DoctorChoice, Result as ResultSchema, type ChronicSummary, type Finding, type Result, type Verdict } from './messages';
 
 /** A check held for the doctor's decision, as the popup shows it. */
 export interface PendingView {
@@ -82,6 +82,63 @@ export interface StatusView {
   checks: { total: number; byResult: Record<Result, number>; recent: RecentCheck[] };
   pendingCount: number;
 }
+
+/**
+ * The `status` reply (HIS channel) and the status window's data, as a schema for the published
+ * reference; `StatusView` above is checked against it at compile time (status-schema check below).
+ */
+export const StatusReply = z.object({
+  type: z.literal('status'),
+  id: z.string().optional(),
+  agentVersion: z.string(),
+  startedAt: z.string(),
+  port: z.number().int(),
+  rules: z
+    .object({
+      version: z.number().int(),
+      source: z.string(),
+      ruleCount: z.number().int(),
+      counts: z.record(z.string(), z.number().int()),
+      appliedAt: z.string().optional(),
+      publishedAt: z.string().optional(),
+      expiresAt: z.string().optional(),
+      expired: z.boolean(),
+      ageDays: z.number().int().optional(),
+    })
+    .nullable(),
+  sync: z.object({
+    configured: z.boolean(),
+    servers: z.array(z.string()),
+    state: z.enum(['idle', 'syncing', 'ok', 'failed', 'disabled']),
+    lastAttemptAt: z.string().optional(),
+    lastSuccessAt: z.string().optional(),
+    lastResult: z.string().optional(),
+    lastErrorCode: z.string().optional(),
+    nextAttemptAt: z.string().optional(),
+  }),
+  clients: z.array(
+    z.object({
+      id: z.string(),
+      transport: z.enum(['ws', 'http']),
+      kind: z.enum(['his', 'ui']),
+      origin: z.string().optional(),
+      connectedAt: z.string(),
+    }),
+  ),
+  checks: z.object({
+    total: z.number().int(),
+    byResult: z.record(ResultSchema, z.number().int()),
+    recent: z.array(
+      z.object({ at: z.string(), result: ResultSchema, findingCount: z.number().int(), elapsedMs: z.number(), source: z.enum(['native', 'nhsa']) }),
+    ),
+  }),
+  pendingCount: z.number().int(),
+});
+
+/** Compile-time proof that what the agent sends as `status` is what the schema publishes. */
+export type StatusViewMatchesSchema = StatusView extends Omit<z.infer<typeof StatusReply>, 'type' | 'id'> ? true : never;
+const statusViewMatchesSchema: StatusViewMatchesSchema = true;
+void statusViewMatchesSchema;
 
 export type BridgeReply<T> = { ok: true; value: T } | { ok: false; error: string };
 
