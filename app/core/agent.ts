@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
@@ -74,7 +74,19 @@ const RECENT_LIMIT = 500;
 const RECENT_SHOWN = 50;
 
 /** The embedded demo library: the floor the agent starts on when nothing else is loaded. */
-export const DEMO_RULES_FILE = join(appRoot(), 'rules-cache', 'demo', 'demo-rules.json');
+export const DEMO_RULES_FILE = demoRulesFile();
+
+/**
+ * Beside the code (`dist/rules-cache/demo` in a build or a packaged app, where the packaging
+ * copies it) or in the source tree when run from a checkout.
+ */
+function demoRulesFile(): string {
+  const candidates = [
+    join(__dirname, '..', '..', 'rules-cache', 'demo', 'demo-rules.json'),
+    join(appRoot(), 'rules-cache', 'demo', 'demo-rules.json'),
+  ];
+  return candidates.find((candidate) => existsSync(candidate)) ?? candidates[0]!;
+}
 
 export class Agent extends EventEmitter {
   readonly startedAt = new Date();
@@ -253,7 +265,12 @@ export class Agent extends EventEmitter {
     this.applying = true;
     let info: LibraryInfo;
     try {
-      const writing = writeLibraryInWorker(this.store.file, library, meta);
+      const writing = writeLibraryInWorker(this.store.file, library, meta).catch((error: Error) => {
+        // A worker that cannot start (a packaging that hides its file, say) must not cost the
+        // update: write here instead, with checks waiting for that one transaction.
+        this.log(`规则写入线程失败, 改在主线程写入: ${error.message}`);
+        return this.store.applyLibrary(library, meta);
+      });
       const compiled = await compileRulesSliced(library);
       info = await writing;
       this.rules = compiled;
