@@ -15,16 +15,6 @@ import type { PriorPrescription } from './history';
 import { checkIndications } from './indication';
 import { checkRepeats } from './repeat';
 
-/** What the caller may tell the engine besides the check. */
-export interface EvaluateOptions {
-  /**
-   * How long the caller spent fetching the ledger rows. The engine does not use it: the
-   * verdict's `elapsedMs` is the caller's to fill, and it knows this figure already. Accepted
-   * so that callers can pass their timing record through one options object.
-   */
-  lookupMs?: number;
-}
-
 /** The verdict without `elapsedMs`, which the caller measures around the whole check. */
 export type EngineVerdict = Omit<Verdict, 'elapsedMs'>;
 
@@ -64,7 +54,6 @@ export function evaluate(
   rules: CompiledRules | null,
   check: Check,
   prior: readonly PriorPrescription[],
-  options: EvaluateOptions = {},
 ): EngineVerdict {
   if (rules === null) return unchecked(check, '未加载医保规则库，本次未做检查。', null);
   if (rules.enabledCount === 0) return unchecked(check, `医保规则库(版本 ${rules.version})中没有启用的规则，本次未做检查。`, rules);
