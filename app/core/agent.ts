@@ -26,7 +26,7 @@ import {
   type Verdict,
 } from './protocol/messages';
 import { Nhsa3101, Nhsa3103, checkFromNhsa, nhsaResponse, parseJudgementId } from './protocol/nhsa';
-import type { AgentBridge, ClientView, PendingView, RecentCheck, RulesStatus, StatusView, SyncStatus } from './protocol/ui';
+import type { AgentBridge, PendingView, RecentCheck, RulesStatus, StatusView, SyncStatus } from './protocol/ui';
 import { ProtocolError, issuePath } from './protocol/errors';
 import { appRoot } from './paths';
 import { LocalServer } from './transport/server';
@@ -74,7 +74,7 @@ const RECENT_LIMIT = 500;
 const RECENT_SHOWN = 50;
 
 /** The embedded demo library: the floor the agent starts on when nothing else is loaded. */
-export const DEMO_RULES_FILE = demoRulesFile();
+const DEMO_RULES_FILE = demoRulesFile();
 
 /**
  * Beside the code (`dist/rules-cache/demo` in a build or a packaged app, where the packaging
@@ -804,10 +804,6 @@ export class Agent extends EventEmitter {
     },
   };
 
-  clientList(): ClientView[] {
-    return this.server.clients();
-  }
-
   async stop(): Promise<void> {
     for (const held of this.held.values()) if (held.timer) clearTimeout(held.timer);
     if (this.statusTimer) clearTimeout(this.statusTimer);
@@ -915,7 +911,7 @@ function round3(value: number): number {
 }
 
 /** ISO 8601 with the PC's local offset, as the HIS expects local time (`…+08:00`). */
-export function isoWithOffset(date: Date): string {
+function isoWithOffset(date: Date): string {
   const offset = -date.getTimezoneOffset();
   const sign = offset >= 0 ? '+' : '-';
   const pad = (value: number) => String(Math.floor(Math.abs(value))).padStart(2, '0');
