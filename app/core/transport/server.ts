@@ -230,7 +230,8 @@ export class LocalServer {
 
   /** Decodes one frame: text, within the size limit, a JSON object. */
   private decodeFrame(connection: Connection, data: RawData, isBinary: boolean): Record<string, unknown> | null {
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    // ws hands over a Buffer for text frames; only fragments and ArrayBuffers need joining.
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     let failure: ProtocolError | null = null;
     let parsed: unknown;
     if (isBinary) failure = new ProtocolError('bad_frame', '只接受文本帧 (UTF-8 JSON)');
