@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeItemSupply, describePatient, describeVisit, formatAgo, formatDate, formatMoney, maskName } from './format';
+import { describeItemSupply, describePatient, describeVisit, formatAgo, formatDate, formatMoney, maskName } from '../../../renderer/logic/format';
 
 test('names are masked but recognisable', () => {
   assert.equal(maskName('张三'), '张*');

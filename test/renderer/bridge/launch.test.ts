@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fragmentWithoutToken, readLaunchParameters } from './launch';
+import { fragmentWithoutToken, readLaunchParameters } from '../../../renderer/bridge/launch';
 
 test('the token and view come from the fragment', () => {
   assert.deepEqual(readLaunchParameters('#token=abc-_1&view=status'), { token: 'abc-_1', view: 'status' });

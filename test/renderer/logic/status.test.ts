@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RulesStatus } from '../../app/core/protocol/ui';
-import { rulesHealth } from './status';
+import type { RulesStatus } from '../../../app/core/protocol/ui';
+import { rulesHealth } from '../../../renderer/logic/status';
 
 const now = new Date('2026-11-24T00:00:00Z');
 const rules = (partial: Partial<RulesStatus>): RulesStatus => ({

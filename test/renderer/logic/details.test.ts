@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeDetails } from './details';
+import { describeDetails } from '../../../renderer/logic/details';
 
 test('the earlier prescription of a repeat reads with its department, doctor and days left', () => {
   const details = describeDetails({

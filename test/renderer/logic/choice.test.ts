@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Finding } from '../../app/core/protocol/messages';
-import type { PendingView } from '../../app/core/protocol/ui';
-import { resolveChoice } from '../../app/core/decisions';
-import { buildChoice, effectiveAction, emptyDraft, evaluateChoice, flaggedItems, orderFindings, unflaggedItems, type Draft } from './choice';
+import type { Finding } from '../../../app/core/protocol/messages';
+import type { PendingView } from '../../../app/core/protocol/ui';
+import { resolveChoice } from '../../../app/core/decisions';
+import { buildChoice, effectiveAction, emptyDraft, evaluateChoice, flaggedItems, orderFindings, unflaggedItems, type Draft } from '../../../renderer/logic/choice';
 
 function finding(partial: Partial<Finding> & Pick<Finding, 'findingId' | 'level' | 'lines'>): Finding {
   return {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createWebSocketBridge, uiSocketUrl, type ConnectionState, type WebSocketLike } from './websocket';
+import { createWebSocketBridge, uiSocketUrl, type ConnectionState, type WebSocketLike } from '../../../renderer/bridge/websocket';
 
 /** A socket the test opens, feeds and closes by hand. */
 class FakeSocket implements WebSocketLike {

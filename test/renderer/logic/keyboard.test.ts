@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { commandForKey, keyForAction } from './keyboard';
+import { commandForKey, keyForAction } from '../../../renderer/logic/keyboard';
 
 test('number keys pick actions with fixed keys on the focused item', () => {
   assert.deepEqual(commandForKey({ key: '1' }, 'other'), { type: 'pick', action: 'selfpay' });

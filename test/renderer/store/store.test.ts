@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DoctorChoice, Finding } from '../../app/core/protocol/messages';
-import type { AgentBridge, BridgeReply, PendingView, StatusView } from '../../app/core/protocol/ui';
-import { connectStore, createAppStore, selectCurrentView } from './store';
+import type { DoctorChoice, Finding } from '../../../app/core/protocol/messages';
+import type { AgentBridge, BridgeReply, PendingView, StatusView } from '../../../app/core/protocol/ui';
+import { connectStore, createAppStore, selectCurrentView } from '../../../renderer/store/store';
 
 function pendingView(id: string, findings: Array<Pick<Finding, 'findingId' | 'level' | 'lines'>>): PendingView {
   return {

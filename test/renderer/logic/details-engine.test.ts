@@ -5,11 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileRules } from '../../rules-cache/compile';
-import { parseRuleLibraryDocument } from '../../rules-cache/model';
-import { evaluate, mergeHistory } from '../../app/core/engine';
-import { Check, type CheckInput, type Finding } from '../../app/core/protocol/messages';
-import { describeDetails } from './details';
+import { compileRules } from '../../../rules-cache/compile';
+import { parseRuleLibraryDocument } from '../../../rules-cache/model';
+import { evaluate, mergeHistory } from '../../../app/core/engine';
+import { Check, type CheckInput, type Finding } from '../../../app/core/protocol/messages';
+import { describeDetails } from '../../../renderer/logic/details';
 
 const library = parseRuleLibraryDocument(
   {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chronicMeters, meterState } from './chronic';
+import { chronicMeters, meterState } from '../../../renderer/logic/chronic';
 
 test('meters turn amber at the warning ratio and red past the cap', () => {
   assert.equal(meterState(79, 100, 0.8), 'ok');
