@@ -94,6 +94,11 @@ export class HisClient {
     });
   }
 
+  /** The first frame of `type` about check `id`. */
+  nextOf(type: string, id: string, timeoutMs = 5000): Promise<Record<string, unknown>> {
+    return this.next((frame) => frame.type === type && frame.id === id, timeoutMs);
+  }
+
   /** Sends and waits for the reply of the given type (or an error) carrying the same id. */
   async request(message: Record<string, unknown>, type?: string): Promise<Record<string, unknown>> {
     const reply = this.next((frame) => frame.id === message.id && (frame.type === 'error' || type === undefined || frame.type === type));

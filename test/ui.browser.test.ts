@@ -13,10 +13,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { WebSocket } from 'ws';
 import { startAgent, type Agent } from '../app/core/agent';
 import type { CheckInput, Decision } from '../app/core/protocol/messages';
 import { buildRenderer } from '../scripts/build-renderer';
+import { HisClient } from './support';
 
 const root = resolve(__dirname, '..');
 const chromiumPath = process.env.RXGATE_CHROMIUM ?? '/usr/bin/chromium';
@@ -50,58 +50,12 @@ async function popupShowing(page: Page, id: string): Promise<void> {
   await page.waitForFunction(() => document.activeElement?.closest('[data-line]') != null);
 }
 
-/** A HIS connected the way a native client connects: token in the query. */
-class His {
-  private readonly frames: Array<Record<string, unknown>> = [];
-  private readonly waiters: Array<() => void> = [];
-  private constructor(private readonly socket: WebSocket) {
-    socket.on('message', (data) => {
-      this.frames.push(JSON.parse(String(data)) as Record<string, unknown>);
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-  }
-
-  static async connect(url: string): Promise<His> {
-    const socket = new WebSocket(`${url}?token=${token}`);
-    await new Promise<void>((resolveOpen, reject) => {
-      socket.once('open', () => resolveOpen());
-      socket.once('error', reject);
-    });
-    return new His(socket);
-  }
-
-  send(message: unknown): void {
-    this.socket.send(JSON.stringify(message));
-  }
-
-  /** The first frame of `type` about check `id`, waiting up to `ms` for it. */
-  async next(type: string, id: string, ms = 5000): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const index = this.frames.findIndex((frame) => frame.type === type && frame.id === id);
-      if (index >= 0) return this.frames.splice(index, 1)[0]!;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${type} for ${id}; frames: ${JSON.stringify(this.frames).slice(0, 500)}`);
-      await new Promise<void>((wake) => {
-        const timer = setTimeout(wake, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          wake();
-        });
-      });
-    }
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-}
 
 describe('popup and status window in Chromium against the headless agent', { skip }, () => {
   let agent: Agent;
   let browser: Browser;
   let page: Page;
-  let his: His;
+  let his: HisClient;
   let dataDir: string;
 
   before(async () => {
@@ -122,11 +76,11 @@ describe('popup and status window in Chromium against the headless agent', { ski
     page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
     await page.goto(agent.uiUrl);
     await page.getByTestId('status').waitFor();
-    his = await His.connect(agent.url);
+    his = await HisClient.connect(agent.port, { token });
   });
 
   after(async () => {
-    his?.close();
+    await his?.close();
     await browser?.close();
     await agent?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -140,7 +94,7 @@ describe('popup and status window in Chromium against the headless agent', { ski
   test('a block: 确认 stays disabled until the item is fixed; the number key fixes it; Enter confirms', async () => {
     const check = example('check-indication.json');
     his.send(check);
-    const verdict = await his.next('verdict', check.id);
+    const verdict = await his.nextOf('verdict', check.id);
     assert.equal(verdict.result, 'block');
     assert.equal(verdict.pending, true);
 
@@ -159,7 +113,7 @@ describe('popup and status window in Chromium against the headless agent', { ski
     assert.equal(await page.getByTestId('confirm').isDisabled(), false);
     await page.keyboard.press('Enter');
 
-    const decision = (await his.next('decision', check.id)) as unknown as Decision;
+    const decision = (await his.nextOf('decision', check.id)) as unknown as Decision;
     assert.equal(decision.outcome, 'proceed');
     assert.deepEqual(decision.lines, [{ line: '1', action: 'selfpay' }]);
     assert.deepEqual(decision.reasons, []);
@@ -169,7 +123,7 @@ describe('popup and status window in Chromium against the headless agent', { ski
   test('warnings: continuing needs a reason, picked with the mouse; the earlier prescription is shown', async () => {
     const check = example('check-repeat.json');
     his.send(check);
-    assert.equal((await his.next('verdict', check.id)).result, 'warn');
+    assert.equal((await his.nextOf('verdict', check.id)).result, 'warn');
     await popupShowing(page, check.id);
     const item = page.getByTestId('item-1');
     assert.match(await item.innerText(), /心内科/);
@@ -181,7 +135,7 @@ describe('popup and status window in Chromium against the headless agent', { ski
     assert.equal(await page.getByTestId('confirm').isDisabled(), false);
     await page.getByTestId('confirm').click();
 
-    const decision = (await his.next('decision', check.id)) as unknown as Decision;
+    const decision = (await his.nextOf('decision', check.id)) as unknown as Decision;
     assert.equal(decision.outcome, 'proceed');
     assert.deepEqual(decision.lines, [{ line: '1', action: 'continue' }]);
     assert.ok(decision.reasons.length >= 1);
@@ -191,28 +145,28 @@ describe('popup and status window in Chromium against the headless agent', { ski
   test('free-text reasons are typed; Tab moves from the item into its reason', async () => {
     const check = { ...example('check-repeat.json'), id: 'c-typed' };
     his.send(check);
-    await his.next('verdict', check.id);
+    await his.nextOf('verdict', check.id);
     await popupShowing(page, check.id);
     await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
     await page.keyboard.type('患者出差, 需带药');
     assert.equal(await page.getByTestId('reason-input-1').inputValue(), '患者出差, 需带药');
     await page.keyboard.press('Enter');
-    const decision = (await his.next('decision', check.id)) as unknown as Decision;
+    const decision = (await his.nextOf('decision', check.id)) as unknown as Decision;
     assert.ok(decision.reasons.every((reason) => reason.reason === '患者出差, 需带药'));
   });
 
   test('keyboard only: Tab into the reasons, an arrow picks one, Enter confirms', async () => {
     const check = { ...example('check-repeat.json'), id: 'c-keys' };
     his.send(check);
-    await his.next('verdict', check.id);
+    await his.nextOf('verdict', check.id);
     await popupShowing(page, check.id);
     await page.keyboard.press('Tab');
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('ArrowRight');
     assert.equal(await page.getByTestId('reason-choice-1-1').getAttribute('aria-checked'), 'true');
     await page.keyboard.press('Enter');
-    const decision = (await his.next('decision', check.id)) as unknown as Decision;
+    const decision = (await his.nextOf('decision', check.id)) as unknown as Decision;
     assert.ok(decision.reasons.length >= 1);
     assert.ok(decision.reasons.every((reason) => reason.reason === '已核实诊断'));
   });
@@ -220,11 +174,11 @@ describe('popup and status window in Chromium against the headless agent', { ski
   test('Esc goes back to editing', async () => {
     const check = example('check-chronic.json');
     his.send(check);
-    assert.equal((await his.next('verdict', check.id)).result, 'block');
+    assert.equal((await his.nextOf('verdict', check.id)).result, 'block');
     await popupShowing(page, check.id);
     assert.match(await page.getByTestId('item-2').innerText(), /二甲双胍片/);
     await page.keyboard.press('Escape');
-    const decision = (await his.next('decision', check.id)) as unknown as Decision;
+    const decision = (await his.nextOf('decision', check.id)) as unknown as Decision;
     assert.equal(decision.outcome, 'revise');
     assert.deepEqual(decision.lines, []);
   });
@@ -233,9 +187,9 @@ describe('popup and status window in Chromium against the headless agent', { ski
     const first = { ...example('check-indication.json'), id: 'c-queue-1' };
     const second = { ...example('check-chronic.json'), id: 'c-queue-2' };
     his.send(first);
-    await his.next('verdict', first.id);
+    await his.nextOf('verdict', first.id);
     his.send(second);
-    await his.next('verdict', second.id);
+    await his.nextOf('verdict', second.id);
     // The UI hears of the second check a moment after the HIS has its verdict.
     await page.getByTestId('queue-position').filter({ hasText: '1/2' }).waitFor();
     assert.equal(await page.getByTestId('popup').getAttribute('data-check-id'), first.id);
@@ -246,7 +200,7 @@ describe('popup and status window in Chromium against the headless agent', { ski
 
     await page.keyboard.press('2');
     await page.keyboard.press('Enter');
-    const decision = (await his.next('decision', second.id)) as unknown as Decision;
+    const decision = (await his.nextOf('decision', second.id)) as unknown as Decision;
     assert.equal(decision.outcome, 'proceed');
     assert.deepEqual(decision.lines, [{ line: '2', action: 'remove' }]);
   });
@@ -259,12 +213,12 @@ describe('popup and status window in Chromium against the headless agent', { ski
     const repeat = example('check-repeat.json');
     const check: CheckInput = { ...chronic, id: 'c-screenshot', history: repeat.history };
     his.send(check);
-    await his.next('verdict', check.id);
+    await his.nextOf('verdict', check.id);
     await popupShowing(page, check.id);
     await page.getByTestId('chronic').waitFor();
     await page.screenshot({ path: join(screenshotsDir, 'popup.png') });
     await page.keyboard.press('Escape');
-    await his.next('decision', check.id);
+    await his.nextOf('decision', check.id);
 
     await page.goto(`${agent.uiUrl}&view=status`);
     await page.getByTestId('status-checks').waitFor();
