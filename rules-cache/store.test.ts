@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { auditHash, canonicalJson, GENESIS_HASH } from './audit-hash';
 import { MIGRATIONS, SCHEMA_VERSION, SchemaTooNewError, migrate } from './migrations';
 import { RuleLibraryError, type RuleInput, type RuleLibrary } from './model';
-import { REDACTED_PATIENT_ID, openStore, type SqliteStore } from './store';
+import { REDACTED_PATIENT_ID, openStore, versionToBeat, type SqliteStore } from './store';
 import type { LedgerItem, LedgerOrder } from './store-contract';
 
 const repositoryRoot = join(__dirname, '..');
@@ -729,4 +729,12 @@ test('close can be called twice; the store is unusable after it', (context) => {
   store.close();
   assert.throws(() => store.getSetting('token'), /not open/);
   assert.equal(existsSync(`${file}-wal`), false, 'the WAL is checkpointed and removed on close');
+});
+
+test('versionToBeat: the demo library is the floor, anything else its own version', () => {
+  const info = (source: string, version: number) => ({ version, source, ruleCount: 0, counts: {}, appliedAt: '2026-11-24T00:00:00Z' });
+  assert.equal(versionToBeat(null), 0);
+  assert.equal(versionToBeat(info('demo', 5)), 0);
+  assert.equal(versionToBeat(info('pack', 5)), 5);
+  assert.equal(versionToBeat(info('import', 3)), 3);
 });

@@ -87,6 +87,14 @@ function libraryOf(row: LibraryRow, rules: Rule[]): { library: RuleLibrary; info
   return { library, info };
 }
 
+/**
+ * The version a new library must exceed to replace `active`. The built-in demo library is the
+ * floor: any verified pack or imported library replaces it, whatever its number.
+ */
+export function versionToBeat(active: LibraryInfo | null): number {
+  return !active || active.source === 'demo' ? 0 : active.version;
+}
+
 /** sha256 over rule bodies in order, each followed by a newline (a body is one-line JSON). */
 function rulesDigest(bodies: readonly string[]): string {
   const hash = createHash('sha256');

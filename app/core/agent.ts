@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { compileRules, compileRulesSliced, type CompiledRules } from '../../rules-cache/compile';
 import { parseRuleLibraryDocument, type RuleLibrary } from '../../rules-cache/model';
-import { openStore, type SqliteStore } from '../../rules-cache/store';
+import { openStore, versionToBeat, type SqliteStore } from '../../rules-cache/store';
 import type { AuditEvent, LedgerItem, LedgerOrder, LibraryInfo } from '../../rules-cache/store-contract';
 import { writeLibraryInWorker } from '../../rules-cache/library-writer';
 import { ChoiceError, resolveChoice, type ResolvedChoice } from './decisions';
@@ -321,9 +321,7 @@ export class Agent extends EventEmitter {
    * replaces it, whatever its number.
    */
   activeVersion(): number {
-    const info = this.store.libraryInfo().active;
-    if (!info || info.source === 'demo') return 0;
-    return info.version;
+    return versionToBeat(this.store.libraryInfo().active);
   }
 
   rulesStatus(): RulesStatus | null {

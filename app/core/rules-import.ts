@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPackFile } from '../../rules-cache/pack';
-import { openStore } from '../../rules-cache/store';
+import { openStore, versionToBeat } from '../../rules-cache/store';
 import type { LibraryInfo } from '../../rules-cache/store-contract';
 import { readLibraryFile } from './agent';
 import { CliError } from './cli-error';
@@ -41,8 +41,7 @@ export async function importRules(
 ): Promise<ImportOutcome> {
   const store = openStore(join(dataDir, 'rxgate.db'));
   try {
-    const active = store.libraryInfo().active;
-    const activeVersion = !active || active.source === 'demo' ? 0 : active.version;
+    const activeVersion = versionToBeat(store.libraryInfo().active);
     let info: LibraryInfo;
     if (isPlainLibrary(file)) {
       const library = readLibraryFile(file, 'import');

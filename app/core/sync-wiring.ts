@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { openStore } from '../../rules-cache/store';
+import { openStore, versionToBeat } from '../../rules-cache/store';
 import { createSyncClient, type SyncClient, type SyncState } from '../../rules-cache/sync';
 import type { Agent } from './agent';
 import { ConfigError, loadConfig, readPublicKeys } from './config';
@@ -89,10 +89,7 @@ export async function syncOffline(dataDir: string): Promise<{ ok: boolean; messa
     const client = createSyncClient({
       servers,
       publicKeys,
-      activeVersion: () => {
-        const active = store.libraryInfo().active;
-        return !active || active.source === 'demo' ? 0 : active.version;
-      },
+      activeVersion: () => versionToBeat(store.libraryInfo().active),
       apply: (library, manifest) => {
         store.applyLibrary(library, { packId: manifest.packId, keyId: manifest.keyId, sha256: manifest.pack.sha256 });
         store.appendAudit({ type: 'rules', data: { version: library.version, source: 'pack', ruleCount: library.rules.length, packId: manifest.packId } });
