@@ -8,7 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HisClient, TOKEN, example, http, startTestAgent, temporaryDir } from './support';
+import { EXAMPLES, HisClient, TOKEN, example, http, startTestAgent, temporaryDir } from './support';
 import type { Agent } from '../app/core/agent';
 import { resolveToken } from '../app/core/config';
 import { Ack, Decision, Verdict } from '../app/core/protocol/messages';
@@ -608,7 +608,7 @@ describe('a library expired past the hard limit', () => {
   test('checks answer unchecked with the reason, and 3101 answers infcode -1', async () => {
     const dir = temporaryDir();
     const file = join(dir.path, 'old.json');
-    const rules = JSON.parse(readFileSync(join(__dirname, '..', '..', 'shared', 'examples', 'rules.json'), 'utf8')) as { rules: unknown[] };
+    const rules = JSON.parse(readFileSync(join(EXAMPLES, 'rules.json'), 'utf8')) as { rules: unknown[] };
     writeFileSync(file, JSON.stringify({ version: 3, expiresAt: '2026-01-01T00:00:00Z', rules: rules.rules }));
     const { agent, stop } = await startTestAgent({ rulesFile: file, now: () => new Date('2026-11-24T09:00:00+08:00') });
     try {
@@ -628,7 +628,7 @@ describe('a library expired past the hard limit', () => {
   test('within the hard limit it still checks', async () => {
     const dir = temporaryDir();
     const file = join(dir.path, 'recent.json');
-    const rules = JSON.parse(readFileSync(join(__dirname, '..', '..', 'shared', 'examples', 'rules.json'), 'utf8')) as { rules: unknown[] };
+    const rules = JSON.parse(readFileSync(join(EXAMPLES, 'rules.json'), 'utf8')) as { rules: unknown[] };
     writeFileSync(file, JSON.stringify({ version: 3, expiresAt: '2026-11-20T00:00:00Z', rules: rules.rules }));
     const { agent, stop } = await startTestAgent({ rulesFile: file, now: () => new Date('2026-11-24T09:00:00+08:00') });
     try {

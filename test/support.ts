@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { Agent, type AgentOptions } from '../app/core/agent';
 
-export const EXAMPLES = join(__dirname, '..', '..', 'shared', 'examples');
+/** The example orders and rule library that come with the repository (examples/). */
+export const EXAMPLES = join(__dirname, '..', 'examples');
 export const TOKEN = 'test-token-0123456789abcdef';
 
 /** Reads a shared example's `message`. */
