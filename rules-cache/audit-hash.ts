@@ -4,11 +4,20 @@
  *
  * What is hashed, for record n:
  *
- *     hash(n) = lowercase hex SHA-256 of the UTF-8 bytes of
+ *     hash(n) = lowercase hex HMAC-SHA256, keyed with the install's audit key, of the UTF-8 bytes of
  *               prevHash(n) + "\n" + canonicalJson({ seq, at, type, checkId, patientKey, data })
+ *
+ * The key lives outside the database (rules-cache/key-file.ts), so whoever edits a record and
+ * recomputes the chain from the database alone produces hashes that do not verify. Records
+ * written before the chain was keyed (databases from before schema 3) use plain SHA-256 of the
+ * same text; the key file says from which `seq` on records are keyed, so a keyed tail cannot
+ * be rewritten as an unkeyed one.
  *
  * - `prevHash(n)` is `hash(n - 1)`; the first record's is {@link GENESIS_HASH} (64 zeros).
  * - `seq` is the record's number (1, 2, 3, ...), `at` its ISO-8601 time, `type` the event type.
+ * - Text columns are hashed as stored: a lone UTF-16 surrogate (legal in a JSON string, not in
+ *   UTF-8) is replaced by U+FFFD before hashing, exactly as SQLite replaces it when it stores
+ *   the text, so a check id like "\ud800" cannot make the stored record disagree with its hash.
  * - `checkId` and `patientKey` are `null` when the record has none, never left out, so that
  *   "absent" cannot be confused with a field someone deleted.
  * - `data` is the event's JSON object as stored (after the store has removed patient ids).
@@ -16,7 +25,7 @@
  *   units, no whitespace, strings and numbers written exactly as `JSON.stringify` writes them.
  *   Sorting keys makes the hash independent of the order in which a caller built the object.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 /** `prevHash` of the first audit record. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -41,6 +50,7 @@ export function canonicalJson(value: unknown): string {
   switch (typeof value) {
     case 'string':
     case 'boolean':
+      // JSON.stringify escapes lone surrogates (\ud800), so the text is well-formed either way.
       return JSON.stringify(value);
     case 'number':
       // JSON has no NaN or Infinity; JSON.stringify would quietly write null.
@@ -61,9 +71,9 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
-/** The hash of one audit record given the previous record's hash (see the file comment). */
-export function auditHash(prevHash: string, content: AuditContent): string {
-  const text = `${prevHash}\n${canonicalJson({
+/** The text a record's hash covers (see the file comment). */
+function hashedText(prevHash: string, content: AuditContent): string {
+  return `${prevHash}\n${canonicalJson({
     seq: content.seq,
     at: content.at,
     type: content.type,
@@ -71,5 +81,18 @@ export function auditHash(prevHash: string, content: AuditContent): string {
     patientKey: content.patientKey,
     data: content.data,
   })}`;
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * The hash of one audit record given the previous record's hash: keyed (HMAC-SHA256) when
+ * `key` is given, plain SHA-256 for records from before the chain was keyed.
+ */
+export function auditHash(prevHash: string, content: AuditContent, key?: Buffer): string {
+  const text = hashedText(prevHash, content);
+  return (key ? createHmac('sha256', key) : createHash('sha256')).update(text, 'utf8').digest('hex');
+}
+
+/** Text as SQLite stores it: lone surrogates become U+FFFD (see the file comment). */
+export function storedText(text: string): string {
+  return text.isWellFormed() ? text : text.toWellFormed();
 }

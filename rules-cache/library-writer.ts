@@ -1,14 +1,18 @@
 /**
- * Writes a verified rule library into the SQLite cache on a worker thread, so the agent's own
- * thread keeps answering checks while 100,000 rules are written in one transaction. WAL lets
- * the agent's connection keep reading the old library meanwhile.
+ * Stages a verified rule library in the SQLite cache on a worker thread, in short transactions
+ * of {@link STAGE_SLICE} rules, so the agent's own thread keeps answering checks and keeps
+ * writing — a commit waits at most for one slice, never for the whole library, and is in the
+ * database before it is acknowledged. The staged library is invisible until the agent makes it
+ * active in one short transaction (`activateStagedLibrary`), together with its audit record.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { RuleLibrary } from './model';
-import { openStore, storedRule, type StoredRule } from './store';
-import type { LibraryInfo } from './store-contract';
+import { openStore, storedRule, type SqliteStore, type StoredRule } from './store';
+
+/** Rules per staging transaction: a few milliseconds of write lock each. */
+export const STAGE_SLICE = 1000;
 
 /**
  * What the worker writes: the validated rules as three newline-joined strings (ids, kinds and
@@ -26,7 +30,7 @@ interface LibraryWrite {
   meta: Record<string, unknown>;
 }
 
-type WorkerReply = { ok: true; info: LibraryInfo } | { ok: false; message: string };
+type WorkerReply = { ok: true; libraryId: number } | { ok: false; message: string };
 
 /** The worker's entry (this same file, compiled or run through tsx). */
 function workerFile(): string {
@@ -52,10 +56,10 @@ async function rowsOf(library: RuleLibrary): Promise<StoredRule[]> {
 }
 
 /**
- * Writes an already validated library to the cache file in a worker; resolves with the applied
- * library's info once the transaction has committed.
+ * Stages an already validated library in the cache file from a worker; resolves with the
+ * staged library's id once every slice has committed.
  */
-export async function writeLibraryInWorker(file: string, library: RuleLibrary, meta: Record<string, unknown>): Promise<LibraryInfo> {
+export async function stageLibraryInWorker(file: string, library: RuleLibrary, meta: Record<string, unknown>): Promise<number> {
   const header = { version: library.version, source: library.source, publishedAt: library.publishedAt, expiresAt: library.expiresAt };
   const rows = await rowsOf(library);
   const write: LibraryWrite = {
@@ -76,7 +80,7 @@ export async function writeLibraryInWorker(file: string, library: RuleLibrary, m
     let settled = false;
     worker.once('message', (reply: WorkerReply) => {
       settled = true;
-      if (reply.ok) resolve(reply.info);
+      if (reply.ok) resolve(reply.libraryId);
       else reject(new Error(reply.message));
     });
     worker.once('error', (error) => {
@@ -87,6 +91,34 @@ export async function writeLibraryInWorker(file: string, library: RuleLibrary, m
       if (!settled) reject(new Error(`规则写入线程意外退出 (代码 ${code})`));
     });
   });
+}
+
+/**
+ * Stages validated rows slice by slice; returns the staged library's id. The worker runs it;
+ * the agent runs it itself when the worker cannot start.
+ */
+export function stageRows(store: SqliteStore, header: Omit<RuleLibrary, 'rules'>, rows: readonly StoredRule[], meta?: Record<string, unknown>): number {
+  const counts: Record<string, number> = {};
+  for (const row of rows) counts[row.kind] = (counts[row.kind] ?? 0) + 1;
+  const libraryId = store.beginStagedLibrary({
+    version: header.version,
+    source: header.source,
+    publishedAt: header.publishedAt,
+    expiresAt: header.expiresAt,
+    ruleCount: rows.length,
+    counts,
+    digest: store.libraryDigest(rows.map((row) => row.body)),
+    meta,
+  });
+  for (let start = 0; start < rows.length; start += STAGE_SLICE) {
+    store.stageRules(libraryId, start, rows.slice(start, start + STAGE_SLICE));
+  }
+  return libraryId;
+}
+
+/** The rows of an already validated library, serialised here (no worker). */
+export function rowsOfLibrary(library: RuleLibrary): StoredRule[] {
+  return library.rules.map(storedRule);
 }
 
 function runWorker(write: LibraryWrite): WorkerReply {
@@ -102,7 +134,7 @@ function runWorker(write: LibraryWrite): WorkerReply {
     const rows = ids.map((ruleId, index) => ({ ruleId, kind: kinds[index]!, body: bodies[index]! }));
     const store = openStore(write.file, { purgeOnOpen: false });
     try {
-      return { ok: true, info: store.applyValidatedRows(write.header, rows, write.meta) };
+      return { ok: true, libraryId: stageRows(store, write.header, rows, write.meta) };
     } finally {
       store.close();
     }

@@ -109,6 +109,34 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE libraries ADD COLUMN model_version INTEGER;
     `,
   },
+  {
+    version: 3,
+    name: 'secret out of the database, staged rule libraries, audit retention',
+    sql: `
+      -- The HMAC secret now lives in an owner-only key file beside the database (key-file.ts);
+      -- the store copies it out before this migration runs.
+      DROP TABLE install_secret;
+
+      -- A library being written in slices by the apply worker: staged = 1 and no slot until one
+      -- short transaction makes it active. A library with no slot and staged = 0 is retired
+      -- (an old previous, or a staging left by a crash) and is deleted in small batches.
+      ALTER TABLE libraries ADD COLUMN staged INTEGER NOT NULL DEFAULT 0;
+
+      -- Audit retention: records up to through_seq may be deleted (oldest first); every purge
+      -- also appends an audit.purged record naming the last purged hash, so the remaining
+      -- chain still verifies from its first record.
+      CREATE TABLE audit_purge (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        through_seq INTEGER NOT NULL
+      ) STRICT;
+      DROP TRIGGER audit_no_delete;
+      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+      WHEN OLD.seq > coalesce((SELECT through_seq FROM audit_purge WHERE id = 1), 0)
+      BEGIN
+        SELECT RAISE(ABORT, 'audit trail is append-only: only records past retention can be purged');
+      END;
+    `,
+  },
 ];
 
 /** The schema version this build of the app writes. */

@@ -12,6 +12,7 @@
  * Nothing in a manifest is believed before its signature checks out against a pinned key
  * (`verifyManifest` is the only way to obtain a `VerifiedManifest`, which `verifyPack` demands).
  */
+import { canonicalJson } from './audit-hash';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -233,19 +234,8 @@ export interface BuiltPack {
   packPath: string;
 }
 
-/**
- * JSON with object keys sorted at every level and no whitespace, so the same rules always give
- * the same bytes (and the same pack hash) whichever tool or order produced them.
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record)
-    .filter((key) => record[key] !== undefined)
-    .sort();
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(',')}}`;
-}
+/** Canonical JSON (audit-hash.ts): the same rules always give the same bytes and pack hash. */
+export { canonicalJson };
 
 function toTimestamp(value: Date | string, field: string): number {
   if (value instanceof Date) {

@@ -63,7 +63,10 @@ export interface AuditRecord {
   hash: string;
 }
 
-export type AuditVerification = { ok: true; count: number } | { ok: false; count: number; brokenAt: number; reason: string };
+/** `head`: the last record verified (absent for an empty trail), for anchoring elsewhere. */
+export type AuditVerification =
+  | { ok: true; count: number; head?: { seq: number; hash: string } }
+  | { ok: false; count: number; brokenAt: number; reason: string };
 
 export interface Store {
   /** Path of the database file, or `:memory:`. */
@@ -79,17 +82,18 @@ export interface Store {
   /** Metadata of the active and the previous library (the previous is kept for rollback). */
   libraryInfo(): { active: LibraryInfo | null; previous: LibraryInfo | null };
   /**
-   * Replaces the active library in one transaction; the old active one becomes `previous`.
+   * Replaces the active library in one transaction, together with its `rules` audit record;
+   * the old active one becomes `previous`.
    */
   applyLibrary(library: RuleLibrary, meta?: Record<string, unknown>): LibraryInfo;
 
   /** HMAC-SHA256 of a patient id with the per-install secret (hex). */
   patientKey(patientId: string): string;
   /**
-   * Records a committed order; recording the same order (check and visit) again replaces its
-   * earlier rows, and the same rxId twice keeps one row.
+   * Records a committed order, and `audit` in the same transaction; recording the same order
+   * (check and visit) again replaces its earlier rows, and the same rxId twice keeps one row.
    */
-  recordOrder(order: LedgerOrder): number;
+  recordOrder(order: LedgerOrder, audit?: AuditEvent): number;
   /** The patient's ledger rows dated on or after `since` (YYYY-MM-DD), newest first. */
   priorItems(patientId: string, since: string): LedgerItem[];
   /** Deletes ledger rows dated before `before` (YYYY-MM-DD); returns how many. */

@@ -8,11 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { auditHash, canonicalJson, GENESIS_HASH } from './audit-hash';
+import { deriveKeys } from './key-file';
 import { MIGRATIONS, SCHEMA_VERSION, SchemaTooNewError, migrate } from './migrations';
 import { RuleLibraryError, type RuleInput, type RuleLibrary } from './model';
-import { REDACTED_PATIENT_ID, openStore, versionToBeat, type SqliteStore } from './store';
+import { LibraryTamperedError, REDACTED_PATIENT_ID, openStore, versionToBeat, type SqliteStore } from './store';
 import type { LedgerItem, LedgerOrder } from './store-contract';
 
 const repositoryRoot = join(__dirname, '..');
@@ -68,6 +70,12 @@ function manualClock(start: string): { now: () => Date; set: (iso: string) => vo
   return { now: () => new Date(current), set: (iso) => (current = new Date(iso)) };
 }
 
+/** The verification's outcome without the chain head (a hash that differs every run). */
+function verified(store: SqliteStore): { ok: boolean; count: number } {
+  const result = store.verifyAudit();
+  return { ok: result.ok, count: result.count };
+}
+
 function withStore<T>(file: string, run: (store: SqliteStore) => T, options?: Parameters<typeof openStore>[1]): T {
   const store = openStore(file, options);
   try {
@@ -93,7 +101,7 @@ test('a new database gets the whole schema, at the newest version, in memory and
     assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
     const names = raw.prepare("SELECT name FROM sqlite_schema WHERE type IN ('table', 'trigger') ORDER BY name").pluck().all();
-    assert.deepEqual(names, ['audit', 'audit_no_delete', 'audit_no_update', 'install_secret', 'ledger', 'libraries', 'rules', 'settings']);
+    assert.deepEqual(names, ['audit', 'audit_no_delete', 'audit_no_update', 'audit_purge', 'ledger', 'libraries', 'rules', 'settings']);
   } finally {
     raw.close();
   }
@@ -254,10 +262,40 @@ test('rollback swaps active and previous, and needs a previous', () => {
   });
 });
 
-test('stored rules are validated again on load: an edited row is reported, not used', (context) => {
+test('a library changed in the database is refused, even when the change is valid: disabling a rule, deleting one, re-digesting', (context) => {
+  const file = join(temporaryDirectory(context), 'cache.db');
+  withStore(file, (store) => store.applyLibrary(library(1, makeRules(5, 'A'))));
+  const edits = [
+    // A block quietly turned into nothing: still a valid rule, so only the digest can tell.
+    "UPDATE rules SET body = json_set(body, '$.enabled', json('false')) WHERE rule_id = 'A-0'",
+    "DELETE FROM rules WHERE rule_id = 'A-3'",
+    "UPDATE rules SET body = json_set(body, '$.level', 'maybe') WHERE rule_id = 'A-1'",
+  ];
+  for (const edit of edits) {
+    const copy = join(temporaryDirectory(context), 'cache.db');
+    writeFileSync(copy, readFileSync(file));
+    writeFileSync(join(copy, '..', 'rxgate.key'), readFileSync(join(file, '..', 'rxgate.key')));
+    const raw = new Database(copy);
+    raw.prepare(edit).run();
+    raw.close();
+    withStore(copy, (store) => assert.throws(() => store.activeLibrary(), LibraryTamperedError, edit));
+  }
+  // Whoever edits the rows cannot compute a matching digest without the key file: a plain
+  // sha256 over the edited bodies, written in the keyed form, is refused too.
+  const raw = new Database(file);
+  raw.prepare("UPDATE rules SET body = json_set(body, '$.enabled', json('false')) WHERE rule_id = 'A-0'").run();
+  const bodies = raw.prepare('SELECT body FROM rules ORDER BY position').pluck().all() as string[];
+  const forged = createHash('sha256').update(bodies.map((body) => `${body}\n`).join('')).digest('hex');
+  raw.prepare('UPDATE libraries SET rules_digest = ?').run(`hmac:${forged}`);
+  raw.close();
+  withStore(file, (store) => assert.throws(() => store.activeLibrary(), LibraryTamperedError));
+});
+
+test('a library from before the digest is validated rule by rule: an edited row is reported, not used', (context) => {
   const file = join(temporaryDirectory(context), 'cache.db');
   withStore(file, (store) => store.applyLibrary(library(1, makeRules(5, 'A'))));
   const raw = new Database(file);
+  raw.prepare('UPDATE libraries SET rules_digest = NULL').run();
   raw.prepare("UPDATE rules SET body = json_set(body, '$.level', 'maybe') WHERE rule_id = 'A-3'").run();
   raw.close();
   withStore(file, (store) => {
@@ -270,22 +308,6 @@ test('stored rules are validated again on load: an edited row is reported, not u
         error.problems[0]!.field === 'level',
     );
   });
-  const again = new Database(file);
-  again.prepare("DELETE FROM rules WHERE rule_id = 'A-3'").run();
-  again.close();
-  withStore(file, (store) => {
-    assert.throws(() => store.activeLibrary(), /应有 5 条规则, 缓存中只找到 4 条/);
-  });
-  const third = new Database(file);
-  third.prepare("UPDATE rules SET body = json_set(body, '$.id', 'A-1') WHERE rule_id = 'A-2'").run();
-  third.prepare('UPDATE libraries SET rule_count = 4').run();
-  third.close();
-  withStore(file, (store) => {
-    assert.throws(
-      () => store.activeLibrary(),
-      (error: unknown) => error instanceof RuleLibraryError && error.problems.length === 1 && error.problems[0]!.message === '规则编号重复',
-    );
-  });
 });
 
 test('a library whose digest matches is parsed, not validated again; anything else is validated', (context) => {
@@ -294,7 +316,7 @@ test('a library whose digest matches is parsed, not validated again; anything el
   const trusted = withStore(file, (store) => store.activeLibrary());
   const raw = new Database(file);
   const digest = raw.prepare("SELECT rules_digest, model_version FROM libraries WHERE slot = 'active'").get() as { rules_digest: string; model_version: number };
-  assert.match(digest.rules_digest, /^[0-9a-f]{64}$/);
+  assert.match(digest.rules_digest, /^hmac:[0-9a-f]{64}$/);
   assert.equal(digest.model_version, 1);
   // Without the digest (a library written before it existed) the rules are validated: same result.
   raw.prepare('UPDATE libraries SET rules_digest = NULL').run();
@@ -302,12 +324,12 @@ test('a library whose digest matches is parsed, not validated again; anything el
   const validated = withStore(file, (store) => store.activeLibrary());
   assert.equal(trusted?.library.rules.length, 10);
   assert.deepEqual(validated, trusted);
-  // An edit that is still valid JSON but breaks the schema is caught by validation, digest or not.
+  // An edit under the digest is refused as tampering.
   const edit = new Database(file);
   edit.prepare(`UPDATE libraries SET rules_digest = ?`).run(digest.rules_digest);
   edit.prepare("UPDATE rules SET body = json_set(body, '$.level', 'maybe') WHERE rule_id = 'D-2'").run();
   edit.close();
-  withStore(file, (store) => assert.throws(() => store.activeLibrary(), RuleLibraryError));
+  withStore(file, (store) => assert.throws(() => store.activeLibrary(), LibraryTamperedError));
 });
 
 test('an error inside the apply transaction rolls all of it back; the store carries on', () => {
@@ -397,9 +419,11 @@ test('a process killed in the middle of applying leaves the old library intact',
       loaded?.library.rules.map((rule) => rule.id),
       makeRules(60, 'B').map((rule) => rule.id),
     );
-    assert.deepEqual(store.verifyAudit(), { ok: true, count: 1 });
+    // Two installs (each with its audit record in its transaction) and one record; nothing of the killed apply.
+    assert.deepEqual(verified(store), { ok: true, count: 3 });
     store.applyLibrary(library(3, makeRules(5, 'C')));
     assert.equal(store.libraryInfo().previous?.version, 2);
+    while (store.purgeRetiredLibrariesBatch(1000) > 0);
   });
   const raw = new Database(file, { readonly: true });
   try {
@@ -439,9 +463,9 @@ test('everything survives closing and reopening the file', (context) => {
         store.priorItems('P1058158', '2026-11-01').map((row) => row.rxId),
         ['c-1#2', 'c-1#1'],
       );
-      assert.deepEqual(store.verifyAudit(), { ok: true, count: 2 });
-      assert.equal(store.appendAudit({ type: 'check', data: {} }).seq, 3);
-      assert.deepEqual(store.verifyAudit(), { ok: true, count: 3 });
+      assert.deepEqual(verified(store), { ok: true, count: 4 });
+      assert.equal(store.appendAudit({ type: 'check', data: {} }).seq, 5);
+      assert.deepEqual(verified(store), { ok: true, count: 5 });
     },
     { now: clock.now },
   );
@@ -591,8 +615,9 @@ test('retention: a large purge can go in batches, oldest first, and the store ca
   }, { now: clock.now, purgeOnOpen: false });
 });
 
-test('audit: a hash chain from 64 zeros, patient ids keyed and stripped from data', () => {
+test('audit: a keyed hash chain from 64 zeros, patient ids keyed and stripped from data', () => {
   const clock = manualClock('2026-11-24T01:12:03.000Z');
+  const keys = deriveKeys(Buffer.alloc(32, 7), 1);
   withStore(
     ':memory:',
     (store) => {
@@ -609,6 +634,11 @@ test('audit: a hash chain from 64 zeros, patient ids keyed and stripped from dat
       assert.deepEqual(first.data, { result: 'block', patient: { id: REDACTED_PATIENT_ID, gender: 'M' }, findings: [{ ruleId: 'IND-0001' }] });
       assert.equal(
         first.hash,
+        auditHash(GENESIS_HASH, { seq: 1, at: first.at, type: 'check', checkId: 'c-1', patientKey: first.patientKey!, data: first.data }, keys.audit),
+      );
+      // Without the key the same content does not give the stored hash.
+      assert.notEqual(
+        first.hash,
         auditHash(GENESIS_HASH, { seq: 1, at: first.at, type: 'check', checkId: 'c-1', patientKey: first.patientKey!, data: first.data }),
       );
 
@@ -624,7 +654,7 @@ test('audit: a hash chain from 64 zeros, patient ids keyed and stripped from dat
       assert.equal(third.patientKey, undefined);
       assert.deepEqual(third.data, { version: 2, at: '2026-11-24T00:00:00.000Z' });
 
-      assert.deepEqual(store.verifyAudit(), { ok: true, count: 3 });
+      assert.deepEqual(store.verifyAudit(), { ok: true, count: 3, head: { seq: 3, hash: third.hash } });
       assert.deepEqual(store.recentAudit(10), [third, second, first]);
       assert.deepEqual(store.recentAudit(1), [third]);
       assert.deepEqual(store.recentAudit(10, 'decision'), [second]);
@@ -633,7 +663,7 @@ test('audit: a hash chain from 64 zeros, patient ids keyed and stripped from dat
       assert.throws(() => store.appendAudit({ type: 'x', data: [] as unknown as Record<string, unknown> }), /must be a JSON object/);
       assert.throws(() => store.recentAudit(-1), /audit limit/);
     },
-    { now: clock.now },
+    { now: clock.now, keys },
   );
 });
 
@@ -649,7 +679,7 @@ test('audit: a batch appends in order in one transaction, and a bad event append
     assert.equal(batch[1]!.prevHash, batch[0]!.hash);
     assert.deepEqual(batch[1]!.data, { result: 'warn' });
     assert.throws(() => store.appendAuditBatch([{ type: 'check', data: {} }, { type: '', data: {} }]), /audit event type/);
-    assert.deepEqual(store.verifyAudit(), { ok: true, count: 3 });
+    assert.deepEqual(verified(store), { ok: true, count: 3 });
     assert.deepEqual(store.appendAuditBatch([]), []);
   });
 });
@@ -662,7 +692,7 @@ test('audit: two stores on one file (agent and CLI) append to one unbroken chain
     for (let index = 0; index < 10; index++) {
       (index % 3 === 0 ? commandLine : agent).appendAudit({ type: 'check', data: { index } });
     }
-    assert.deepEqual(agent.verifyAudit(), { ok: true, count: 10 });
+    assert.deepEqual(verified(agent), { ok: true, count: 10 });
     assert.deepEqual(
       commandLine.recentAudit(3).map((record) => record.seq),
       [10, 9, 8],
@@ -681,11 +711,11 @@ test('audit: triggers refuse UPDATE and DELETE, even through another connection'
     const raw = new Database(file);
     try {
       assert.throws(() => raw.prepare("UPDATE audit SET data = '{}' WHERE seq = 1").run(), /audit trail is append-only: records cannot be updated/);
-      assert.throws(() => raw.prepare('DELETE FROM audit').run(), /audit trail is append-only: records cannot be deleted/);
+      assert.throws(() => raw.prepare('DELETE FROM audit').run(), /audit trail is append-only: only records past retention can be purged/);
     } finally {
       raw.close();
     }
-    assert.deepEqual(store.verifyAudit(), { ok: true, count: 1 });
+    assert.deepEqual(verified(store), { ok: true, count: 1 });
   });
 });
 
@@ -699,7 +729,7 @@ test('audit: an edited record and a removed record are found by verify', (contex
   raw.prepare(`UPDATE audit SET data = '{"index":3,"result":"block"}' WHERE seq = 3`).run();
   raw.close();
   withStore(file, (store) => {
-    assert.deepEqual(store.verifyAudit(), { ok: false, count: 2, brokenAt: 3, reason: 'hash does not match the record content' });
+    assert.deepEqual(store.verifyAudit(), { ok: false, count: 2, brokenAt: 3, reason: '第 3 条审计记录的内容与其哈希不符: 被改动过' });
   });
 
   const restore = new Database(file);
@@ -710,7 +740,7 @@ test('audit: an edited record and a removed record are found by verify', (contex
   restore.prepare('DELETE FROM audit WHERE seq = 4').run();
   restore.close();
   withStore(file, (store) => {
-    assert.deepEqual(store.verifyAudit(), { ok: false, count: 3, brokenAt: 4, reason: 'record 4 is missing (next is 5)' });
+    assert.deepEqual(store.verifyAudit(), { ok: false, count: 3, brokenAt: 4, reason: '第 4 条审计记录不见了 (下一条是第 5 条)' });
   });
 });
 

@@ -7,9 +7,22 @@
  * done before they start; writes use IMMEDIATE transactions so that a second process on the
  * same file (the CLI next to a running agent) waits for the lock instead of failing halfway.
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { auditHash, GENESIS_HASH } from './audit-hash';
+import { auditHash, GENESIS_HASH, storedText } from './audit-hash';
+import {
+  KeyFileError,
+  deriveKeys,
+  newSecret,
+  readKeyFile,
+  secureDirectory,
+  secureFile,
+  writeKeyFile,
+  type InstallKeys,
+  type SecretSealer,
+} from './key-file';
 import { SCHEMA_VERSION, SchemaTooNewError, migrate, schemaVersion } from './migrations';
 import { RULE_MODEL_VERSION, Rule, RuleLibraryError, describeIssue, validateRules, type RuleLibrary, type RuleProblem } from './model';
 import type {
@@ -49,6 +62,40 @@ export interface StoreOptions {
    * slowly.
    */
   purgeOnOpen?: boolean;
+  /** The install's key file; default `rxgate.key` beside the database file. */
+  keyFile?: string;
+  /** Seals a new key file with the OS key store, and opens one sealed that way (desktop app). */
+  sealer?: SecretSealer;
+  /** Keys to use as they are, for in-memory stores (tests); a file store always uses its key file. */
+  keys?: InstallKeys;
+}
+
+/** The last record of the audit chain: what an anchor (the file beside the database, the hub) keeps. */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+/** Where a verification that runs in pages has got to. */
+export interface AuditCursor {
+  /** The last record verified (seq 0 and the genesis hash before the first). */
+  head: AuditHead;
+  count: number;
+  /** The anchor the chain must still reach, checked when the walk ends. */
+  anchor: AuditHead | null;
+}
+
+/** A library row written in slices by the apply worker, not yet active. */
+export interface StagedLibraryHeader {
+  version: number;
+  source: string;
+  publishedAt?: string;
+  expiresAt?: string;
+  ruleCount: number;
+  counts: Record<string, number>;
+  /** The keyed digest over every rule body in order ({@link SqliteStore.libraryDigest}). */
+  digest: string;
+  meta?: Record<string, unknown>;
 }
 
 /** The contract's store plus what the SQLite implementation adds. */
@@ -69,8 +116,40 @@ export interface SqliteStore extends Store {
    * repeatedly, it spreads a large purge over many short transactions.
    */
   purgeExpiredLedgerBatch(limit: number): number;
-  /** Writes rules already validated by `Rule` (see the implementation); the agent's apply worker uses it. */
+  /** Writes rules already validated by `Rule` (see the implementation) in one transaction, with its audit record. */
   applyValidatedRows(header: Omit<RuleLibrary, 'rules'>, rows: readonly StoredRule[], meta?: Record<string, unknown>): LibraryInfo;
+  /** The keyed digest of rule bodies in order, as stored with a library and checked when it is read. */
+  libraryDigest(bodies: readonly string[]): string;
+  /** Starts a staged library (not active, invisible to checks); returns its id for {@link stageRules}. */
+  beginStagedLibrary(header: StagedLibraryHeader): number;
+  /** Writes one slice of a staged library's rules, at positions from `firstPosition`, in one short transaction. */
+  stageRules(libraryId: number, firstPosition: number, rows: readonly StoredRule[]): void;
+  /**
+   * Makes a fully staged library active in one short transaction, together with its audit
+   * record: the active one becomes previous, the old previous is retired (deleted later in
+   * batches). Throws, changing nothing, when the staging is incomplete or gone.
+   */
+  activateStagedLibrary(libraryId: number): LibraryInfo;
+  /** Retires stagings a crashed apply left behind; the agent calls it once at start. */
+  retireAbandonedStaging(): number;
+  /** Deletes at most `limit` rule rows of retired libraries; returns how many (0: nothing left). */
+  purgeRetiredLibrariesBatch(limit: number): number;
+  /** Keyed hash of a visit id (hex), as the ledger stores it. */
+  visitKey(visitId: string): string;
+  /** The newest audit record's seq and hash, or null for an empty trail. */
+  auditHead(): AuditHead | null;
+  /** Writes the chain head to the anchor file beside the database (keyed, so it cannot be forged without the key). */
+  writeAuditAnchor(): AuditHead | null;
+  /**
+   * Starts a verification: from the anchor file's record when `fromAnchor` (fast, at start-up),
+   * otherwise from the first record kept. Returns a cursor, or the failure when the start
+   * itself is already wrong (the anchor no longer matches, records before the first are gone).
+   */
+  startAuditVerification(fromAnchor: boolean): AuditCursor | AuditVerification;
+  /** Verifies up to `limit` more records; `done` with the result once the chain's end is reached. */
+  continueAuditVerification(cursor: AuditCursor, limit: number): { done: false; cursor: AuditCursor } | { done: true; result: AuditVerification };
+  /** Purges at most `limit` audit records older than the retention period (oldest first), recording the purge in the chain; returns how many. */
+  purgeExpiredAuditBatch(limit: number): number;
   /** False once `close()` ran: timers that outlive the agent check it before touching the file. */
   isOpen(): boolean;
   /** Appends several audit records in one transaction; all or none. */
@@ -95,14 +174,34 @@ export function versionToBeat(active: LibraryInfo | null): number {
   return !active || active.source === 'demo' ? 0 : active.version;
 }
 
-/** sha256 over rule bodies in order, each followed by a newline (a body is one-line JSON). */
-function rulesDigest(bodies: readonly string[]): string {
-  const hash = createHash('sha256');
+/**
+ * Digest over rule bodies in order, each followed by a newline (a body is one-line JSON):
+ * `hmac:` and HMAC-SHA256 with the install's library key, so that a library edited inside the
+ * database cannot be given a matching digest without the key file; plain sha256 hex for
+ * libraries written before schema 3.
+ */
+function rulesDigest(bodies: readonly string[], key?: Buffer): string {
+  const hash = key ? createHmac('sha256', key) : createHash('sha256');
   for (const body of bodies) {
     hash.update(body);
     hash.update('\n');
   }
-  return hash.digest('hex');
+  return key ? `hmac:${hash.digest('hex')}` : hash.digest('hex');
+}
+
+/** Thrown when a stored library no longer matches its digest: it was changed outside the agent. */
+export class LibraryTamperedError extends Error {
+  override name = 'LibraryTamperedError';
+}
+
+/** The default key file: beside the database. */
+export function defaultKeyFile(databaseFile: string): string {
+  return join(dirname(databaseFile), 'rxgate.key');
+}
+
+/** The audit anchor file: beside the database. */
+function anchorFile(databaseFile: string): string {
+  return join(dirname(databaseFile), 'audit-head.json');
 }
 
 /**
@@ -115,6 +214,17 @@ export function openStore(file: string, options: StoreOptions = {}): SqliteStore
   const retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
   if (!Number.isInteger(retentionDays) || retentionDays < 1) {
     throw new RangeError(`retentionDays must be a whole number of days, at least 1 (got ${String(retentionDays)})`);
+  }
+  const inMemory = file === ':memory:';
+  if (!inMemory) {
+    // Owner-only from the first byte: SQLite gives the -wal and -shm files the database's mode.
+    secureDirectory(dirname(file));
+    try {
+      closeSync(openSync(file, 'a', 0o600));
+    } catch (error) {
+      throw new Error(`cannot open the rule cache database ${file}: ${messageOf(error)}`, { cause: error });
+    }
+    for (const suffix of ['', '-wal', '-shm']) secureFile(`${file}${suffix}`);
   }
   let database: Database.Database;
   try {
@@ -138,13 +248,17 @@ export function openStore(file: string, options: StoreOptions = {}): SqliteStore
     // Purged ledger rows are zeroed on disk, not just unlinked, so retention means gone.
     database.pragma('secure_delete = ON');
     database.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
+    const keys = inMemory
+      ? (options.keys ?? deriveKeys(newSecret(), 1))
+      : loadKeys(database, options.keyFile ?? defaultKeyFile(file), options.sealer, now);
     migrate(database);
-    const store = new SqliteRuleStore(database, file, now, retentionDays);
+    checkFingerprint(database, keys, options.keyFile ?? defaultKeyFile(file));
+    const store = new SqliteRuleStore(database, file, now, retentionDays, keys);
     if (options.purgeOnOpen !== false) store.purgeExpiredLedger();
     return store;
   } catch (error) {
     database.close();
-    if (error instanceof SchemaTooNewError) throw error;
+    if (error instanceof SchemaTooNewError || error instanceof KeyFileError) throw error;
     throw new Error(`cannot open the rule cache database ${file}: ${messageOf(error)}`, { cause: error });
   }
 }
@@ -229,12 +343,22 @@ function prepareStatements(database: Database.Database) {
     ),
     // The body alone: reading rule_id and kind too costs a third more, and the body carries both.
     ruleBodies: prepare<[number], string>('SELECT body FROM rules WHERE library_id = ? ORDER BY position').pluck(),
-    deleteRules: prepare<[number]>('DELETE FROM rules WHERE library_id = ?'),
     deleteLibrary: prepare<[number]>('DELETE FROM libraries WHERE id = ?'),
     setSlot: prepare<[Slot | null, number]>('UPDATE libraries SET slot = ? WHERE id = ?'),
-    insertLibrary: prepare<[number, string, number, string, string, string | null, string | null, string | null, string, number]>(
-      `INSERT INTO libraries (slot, version, source, rule_count, counts, applied_at, published_at, expires_at, meta, rules_digest, model_version)
-       VALUES ('active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    insertLibrary: prepare<[Slot | null, number, string, number, string, string, string | null, string | null, string | null, string, number, number]>(
+      `INSERT INTO libraries (slot, version, source, rule_count, counts, applied_at, published_at, expires_at, meta, rules_digest, model_version, staged)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    stagedLibrary: prepare<[number], LibraryRow>(
+      `SELECT id, version, source, rule_count, counts, applied_at, published_at, expires_at, meta, rules_digest, model_version
+       FROM libraries WHERE id = ? AND staged = 1 AND slot IS NULL`,
+    ),
+    stagedRuleCount: prepare<[number], number>('SELECT count(*) FROM rules WHERE library_id = ?').pluck(),
+    activateStaged: prepare<[string, number]>(`UPDATE libraries SET slot = 'active', staged = 0, applied_at = ? WHERE id = ?`),
+    retireStaged: prepare<[string]>('UPDATE libraries SET staged = 0 WHERE staged = 1 AND applied_at < ?'),
+    retiredLibrary: prepare<[], number>('SELECT id FROM libraries WHERE slot IS NULL AND staged = 0 LIMIT 1').pluck(),
+    deleteRulesBatch: prepare<[number, number]>(
+      'DELETE FROM rules WHERE rowid IN (SELECT rowid FROM rules WHERE library_id = ? LIMIT ?)',
     ),
     insertRule: prepare<[number | bigint, number, string, string, string]>(
       'INSERT INTO rules (library_id, position, rule_id, kind, body) VALUES (?, ?, ?, ?, ?)',
@@ -259,12 +383,22 @@ function prepareStatements(database: Database.Database) {
     ledgerCount: prepare<[], number>('SELECT count(*) FROM ledger').pluck(),
 
     lastAudit: prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1'),
+    firstAudit: prepare<[], AuditRow>('SELECT seq, at, type, check_id, patient_key, data, prev_hash, hash FROM audit ORDER BY seq LIMIT 1'),
+    auditAt: prepare<[number], AuditRow>('SELECT seq, at, type, check_id, patient_key, data, prev_hash, hash FROM audit WHERE seq = ?'),
+    auditPage: prepare<[number, number], AuditRow>(
+      'SELECT seq, at, type, check_id, patient_key, data, prev_hash, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?',
+    ),
+    purgeThrough: prepare<[], number | null>('SELECT through_seq FROM audit_purge WHERE id = 1').pluck(),
+    setPurgeThrough: prepare<[number]>(
+      'INSERT INTO audit_purge (id, through_seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET through_seq = excluded.through_seq',
+    ),
+    expiredAuditThrough: prepare<[string, number], number | null>(
+      'SELECT max(seq) FROM (SELECT seq FROM audit WHERE at < ? ORDER BY seq LIMIT ?)',
+    ).pluck(),
+    deleteAuditThrough: prepare<[number]>('DELETE FROM audit WHERE seq <= ?'),
     insertAudit: prepare<[number, string, string, string | null, string | null, string, string, string]>(
       `INSERT INTO audit (seq, at, type, check_id, patient_key, data, prev_hash, hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    allAudit: prepare<[], AuditRow>(
-      'SELECT seq, at, type, check_id, patient_key, data, prev_hash, hash FROM audit ORDER BY seq',
     ),
     recentAudit: prepare<[number], AuditRow>(
       'SELECT seq, at, type, check_id, patient_key, data, prev_hash, hash FROM audit ORDER BY seq DESC LIMIT ?',
@@ -278,13 +412,17 @@ function prepareStatements(database: Database.Database) {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
+type PreparedAudit = { type: string; checkId: string | null; patientKey: string | null; data: Record<string, unknown> };
+
 class SqliteRuleStore implements SqliteStore {
-  private readonly secret: Buffer;
   private readonly statements: Statements;
   private readonly applyTransaction: Database.Transaction<(info: LibraryInfo, metaText: string | null, rows: readonly StoredRule[]) => void>;
+  private readonly stageTransaction: Database.Transaction<(libraryId: number, firstPosition: number, rows: readonly StoredRule[]) => void>;
+  private readonly activateTransaction: Database.Transaction<(libraryId: number) => LibraryInfo>;
+  private readonly purgeAuditTransaction: Database.Transaction<(through: number) => number>;
   private readonly rollbackTransaction: Database.Transaction<() => LibraryInfo>;
   private readonly recordTransaction: Database.Transaction<
-    (rows: LedgerRow[], patientKey: string, visitKey: string, checkId: string, recordedAt: string) => void
+    (rows: LedgerRow[], patientKey: string, visitKey: string, checkId: string, recordedAt: string, audit: PreparedAudit | null) => void
   >;
   private readonly appendTransaction: Database.Transaction<
     (type: string, checkId: string | null, patientKey: string | null, data: Record<string, unknown>) => AuditRecord
@@ -298,17 +436,34 @@ class SqliteRuleStore implements SqliteStore {
     readonly file: string,
     private readonly now: () => Date,
     private readonly retentionDays: number,
+    private readonly keys: InstallKeys,
   ) {
     this.statements = prepareStatements(database);
     this.applyTransaction = database.transaction((info, metaText, rows) => this.applyRows(info, metaText, rows));
+    this.stageTransaction = database.transaction((libraryId, firstPosition, rows) => {
+      rows.forEach((row, index) => this.statements.insertRule.run(libraryId, firstPosition + index, row.ruleId, row.kind, row.body));
+    });
+    this.activateTransaction = database.transaction((libraryId) => this.activate(libraryId));
+    this.purgeAuditTransaction = database.transaction((through) => {
+      const last = this.statements.auditAt.get(through);
+      if (!last) return 0;
+      this.statements.setPurgeThrough.run(through);
+      const purged = this.statements.deleteAuditThrough.run(through).changes;
+      // The chain's first remaining record points at a hash that is gone; this record says
+      // which, so the rest still verifies.
+      this.appendRecord('audit.purged', null, null, { throughSeq: through, throughHash: last.hash, records: purged });
+      return purged;
+    });
     this.rollbackTransaction = database.transaction(() => this.swapLibraries());
-    this.recordTransaction = database.transaction((rows, patientKey, visitKey, checkId, recordedAt) => {
+    this.recordTransaction = database.transaction((rows, patientKey, visitKey, checkId, recordedAt, audit) => {
       // Recording an order again (the HIS saved it again after an edit) replaces what was
       // recorded for it: a line dropped since must not stay behind as a phantom prescription.
       this.statements.deleteOrder.run(patientKey, visitKey, checkId);
       for (const row of rows) {
         this.statements.upsertLedger.run(row.rxId, patientKey, visitKey, checkId, row.date, row.item, recordedAt);
       }
+      // The order and its audit record are one write: both are there, or neither.
+      if (audit) this.appendRecord(audit.type, audit.checkId, audit.patientKey, audit.data);
     });
     this.appendTransaction = database.transaction((type, checkId, patientKey, data) =>
       this.appendRecord(type, checkId, patientKey, data),
@@ -316,7 +471,6 @@ class SqliteRuleStore implements SqliteStore {
     this.appendBatchTransaction = database.transaction((events) =>
       events.map((event) => this.appendRecord(event.type, event.checkId, event.patientKey, event.data)),
     );
-    this.secret = loadOrCreateSecret(database, now);
   }
 
   close(): void {
@@ -365,17 +519,20 @@ class SqliteRuleStore implements SqliteStore {
     const row = this.statements.library.get('active');
     if (!row) return null;
     const stored = this.statements.ruleBodies.all(row.id);
-    // Every rule was validated before it was written. When the bodies still hash to what was
-    // written, by this rule model, parsing is enough; validating 100,000 rules again would
-    // triple the agent's cold start. Anything else (edited rows, an older model, a library
-    // from before the digest) is validated rule by rule.
-    if (
-      row.rules_digest !== null &&
-      row.model_version === RULE_MODEL_VERSION &&
-      stored.length === row.rule_count &&
-      rulesDigest(stored) === row.rules_digest
-    ) {
-      return libraryOf(row, stored.map((body) => JSON.parse(body) as Rule));
+    // Every rule was validated before it was written. When the bodies still match the digest
+    // written with them, by this rule model, parsing is enough; validating 100,000 rules again
+    // would triple the agent's cold start. A digest that no longer matches means the rows were
+    // changed outside the agent (a rule quietly disabled, say): such a library is refused, never
+    // re-validated into use. Only libraries from before the digest are validated rule by rule.
+    if (row.rules_digest !== null) {
+      const keyed = row.rules_digest.startsWith('hmac:');
+      const expected = keyed ? rulesDigest(stored, this.keys.library) : rulesDigest(stored);
+      if (stored.length !== row.rule_count || !sameText(expected, row.rules_digest)) {
+        throw new LibraryTamperedError(
+          `规则库 版本 ${row.version} 的内容与写入时的摘要不符 (${stored.length}/${row.rule_count} 条): 数据库在 RxGate 之外被修改过, 该规则库不再使用`,
+        );
+      }
+      if (row.model_version === RULE_MODEL_VERSION) return libraryOf(row, stored.map((body) => JSON.parse(body) as Rule));
     }
     const rules: Rule[] = [];
     const problems: RuleProblem[] = [];
@@ -465,6 +622,92 @@ class SqliteRuleStore implements SqliteStore {
     return info;
   }
 
+  libraryDigest(bodies: readonly string[]): string {
+    return rulesDigest(bodies, this.keys.library);
+  }
+
+  beginStagedLibrary(header: StagedLibraryHeader): number {
+    if (!Number.isInteger(header.version) || header.version < 0) {
+      throw new RangeError(`library version must be a whole number, at least 0 (got ${String(header.version)})`);
+    }
+    requireText(header.source, 'library source');
+    const metaText = header.meta === undefined ? null : JSON.stringify(header.meta);
+    return Number(
+      this.statements.insertLibrary.run(
+        null,
+        header.version,
+        header.source,
+        header.ruleCount,
+        JSON.stringify(header.counts),
+        // The staging's start: a staging older than a few minutes that never finished was abandoned.
+        this.now().toISOString(),
+        header.publishedAt ?? null,
+        header.expiresAt ?? null,
+        metaText,
+        header.digest,
+        RULE_MODEL_VERSION,
+        1,
+      ).lastInsertRowid,
+    );
+  }
+
+  stageRules(libraryId: number, firstPosition: number, rows: readonly StoredRule[]): void {
+    this.stageTransaction.immediate(libraryId, firstPosition, rows);
+  }
+
+  activateStagedLibrary(libraryId: number): LibraryInfo {
+    return this.activateTransaction.immediate(libraryId);
+  }
+
+  retireAbandonedStaging(): number {
+    // Everything staged before now: the caller is the only writer of stagings for this file.
+    return this.statements.retireStaged.run(new Date(this.now().getTime() + 1000).toISOString()).changes;
+  }
+
+  purgeRetiredLibrariesBatch(limit: number): number {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`purge batch must be a whole number, at least 1 (got ${String(limit)})`);
+    const id = this.statements.retiredLibrary.get();
+    if (id === undefined) return 0;
+    const deleted = this.statements.deleteRulesBatch.run(id, limit).changes;
+    if (deleted === 0) {
+      this.statements.deleteLibrary.run(id);
+      return 1;
+    }
+    return deleted;
+  }
+
+  /** Inside the activate transaction: the staging must be whole, then the slots move and the audit says so. */
+  private activate(libraryId: number): LibraryInfo {
+    const row = this.statements.stagedLibrary.get(libraryId);
+    if (!row) throw new Error(`规则库暂存 ${libraryId} 不存在或已被放弃`);
+    const written = this.statements.stagedRuleCount.get(libraryId)!;
+    if (written !== row.rule_count) throw new Error(`规则库暂存不完整: ${written}/${row.rule_count} 条`);
+    this.moveSlotsForNew();
+    const appliedAt = this.now().toISOString();
+    this.statements.activateStaged.run(appliedAt, libraryId);
+    const info = toLibraryInfo({ ...row, applied_at: appliedAt });
+    this.appendLibraryAudit(info);
+    return info;
+  }
+
+  /** The active library becomes previous; the old previous is retired (its rows go later, in batches). */
+  private moveSlotsForNew(): void {
+    const active = this.statements.library.get('active');
+    const previous = this.statements.library.get('previous');
+    if (previous) this.statements.setSlot.run(null, previous.id);
+    if (active) this.statements.setSlot.run('previous', active.id);
+  }
+
+  /** Every install writes the same audit record, in its own transaction. */
+  private appendLibraryAudit(info: LibraryInfo): void {
+    this.appendRecord('rules', null, null, {
+      version: info.version,
+      source: info.source,
+      ruleCount: info.ruleCount,
+      meta: info.meta ?? {},
+    });
+  }
+
   rollbackLibrary(): LibraryInfo {
     return this.rollbackTransaction.immediate();
   }
@@ -472,7 +715,12 @@ class SqliteRuleStore implements SqliteStore {
   /** HMAC-SHA256 of the id with the per-install secret, hex; the same id always gives the same key on this install. */
   patientKey(patientId: string): string {
     requireText(patientId, 'patient id');
-    return createHmac('sha256', this.secret).update(patientId, 'utf8').digest('hex');
+    return createHmac('sha256', this.keys.patient).update(patientId, 'utf8').digest('hex');
+  }
+
+  visitKey(visitId: string): string {
+    requireText(visitId, 'visit id');
+    return createHmac('sha256', this.keys.patient).update(`visit\u0000${visitId}`, 'utf8').digest('hex');
   }
 
   /**
@@ -481,15 +729,15 @@ class SqliteRuleStore implements SqliteStore {
    * per prescription line. Only the LedgerItem fields are kept: stray fields a caller passes
    * (a patient name, say) never reach the file.
    */
-  recordOrder(order: LedgerOrder): number {
+  recordOrder(order: LedgerOrder, audit?: AuditEvent): number {
     requireText(order.checkId, 'order checkId');
     const patientKey = this.patientKey(order.patientId);
-    requireText(order.visitId, 'order visitId');
     // The visit id is stored keyed too: with the HIS it leads straight back to the patient.
-    const visitKey = createHmac('sha256', this.secret).update(`visit\u0000${order.visitId}`, 'utf8').digest('hex');
+    const visitKey = this.visitKey(order.visitId);
     if (!Array.isArray(order.items)) throw new TypeError('order items must be an array');
     const rows = order.items.map((item, index) => ledgerRow(item, index));
-    this.recordTransaction.immediate(rows, patientKey, visitKey, order.checkId, this.now().toISOString());
+    const prepared = audit ? this.prepareAudit(audit) : null;
+    this.recordTransaction.immediate(rows, patientKey, visitKey, storedText(order.checkId), this.now().toISOString(), prepared);
     return rows.length;
   }
 
@@ -542,7 +790,7 @@ class SqliteRuleStore implements SqliteStore {
     return this.appendBatchTransaction.immediate(prepared);
   }
 
-  private prepareAudit(event: AuditEvent): { type: string; checkId: string | null; patientKey: string | null; data: Record<string, unknown> } {
+  private prepareAudit(event: AuditEvent): PreparedAudit {
     requireText(event.type, 'audit event type');
     optionalText(event.checkId, 'audit event checkId');
     const topLevelId = isPlainObject(event.data) ? event.data['patientId'] : undefined;
@@ -556,35 +804,136 @@ class SqliteRuleStore implements SqliteStore {
   /**
    * Walks the whole trail in order, recomputing each hash. `count` is the number of records
    * found intact, in order, before `brokenAt` (the first record that is missing, out of order,
-   * or does not match its hash or its predecessor's).
+   * or does not match its hash or its predecessor's). The anchor file, when there is one, must
+   * still be reached: a trail cut short or rewritten behind it fails.
    */
   verifyAudit(): AuditVerification {
-    let expectedSeq = 1;
-    let prevHash = GENESIS_HASH;
-    for (const row of this.statements.allAudit.iterate()) {
-      const broken = (reason: string, at = row.seq): AuditVerification => ({ ok: false, count: expectedSeq - 1, brokenAt: at, reason });
-      if (row.seq !== expectedSeq) return broken(`record ${expectedSeq} is missing (next is ${row.seq})`, expectedSeq);
-      if (row.prev_hash !== prevHash) return broken('prevHash does not match the hash of the record before it');
+    const start = this.startAuditVerification(false);
+    if ('ok' in start) return start;
+    let cursor = start;
+    for (;;) {
+      const step = this.continueAuditVerification(cursor, 10_000);
+      if (step.done) return step.result;
+      cursor = step.cursor;
+    }
+  }
+
+  auditHead(): AuditHead | null {
+    return this.statements.lastAudit.get() ?? null;
+  }
+
+  writeAuditAnchor(): AuditHead | null {
+    const head = this.auditHead();
+    if (!head || this.file === ':memory:') return head;
+    const path = anchorFile(this.file);
+    const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify({ ...head, mac: this.anchorMac(head) })}\n`, { mode: 0o600 });
+    renameSync(temporary, path);
+    return head;
+  }
+
+  private anchorMac(head: AuditHead): string {
+    return createHmac('sha256', this.keys.audit).update(`anchor\n${head.seq}\n${head.hash}`, 'utf8').digest('hex');
+  }
+
+  /** The anchor file's head; a file whose MAC does not match is itself a sign of tampering. */
+  private readAnchor(): AuditHead | 'forged' | null {
+    if (this.file === ':memory:') return null;
+    const path = anchorFile(this.file);
+    if (!existsSync(path)) return null;
+    try {
+      const parsed = JSON.parse(readFileSync(path, 'utf8')) as { seq?: unknown; hash?: unknown; mac?: unknown };
+      if (typeof parsed.seq !== 'number' || typeof parsed.hash !== 'string' || typeof parsed.mac !== 'string') return 'forged';
+      const head = { seq: parsed.seq, hash: parsed.hash };
+      return sameText(this.anchorMac(head), parsed.mac) ? head : 'forged';
+    } catch {
+      return 'forged';
+    }
+  }
+
+  startAuditVerification(fromAnchor: boolean): AuditCursor | AuditVerification {
+    const failed = (brokenAt: number, reason: string): AuditVerification => ({ ok: false, count: 0, brokenAt, reason });
+    const anchor = this.readAnchor();
+    if (anchor === 'forged') return failed(0, '审计锚点文件 audit-head.json 被改动或损坏');
+    if (fromAnchor && anchor) {
+      const row = this.statements.auditAt.get(anchor.seq);
+      if (!row) {
+        const last = this.auditHead();
+        return failed(anchor.seq, `审计记录被截断: 锚点在第 ${anchor.seq} 条, 现在只到第 ${last?.seq ?? 0} 条`);
+      }
+      if (!sameText(row.hash, anchor.hash)) return failed(anchor.seq, `审计记录第 ${anchor.seq} 条与锚点不符: 被改写过`);
+      return { head: { seq: row.seq, hash: row.hash }, count: 0, anchor };
+    }
+    const first = this.statements.firstAudit.get();
+    if (!first) {
+      if (anchor) return failed(anchor.seq, `审计记录被清空: 锚点在第 ${anchor.seq} 条`);
+      return { head: { seq: 0, hash: GENESIS_HASH }, count: 0, anchor: null };
+    }
+    if (first.seq === 1) return { head: { seq: 0, hash: GENESIS_HASH }, count: 0, anchor };
+    // Records before the first are gone: only a retention purge may have removed them, and the
+    // purge named the hash the first remaining record continues.
+    const purge = this.statements.recentAuditOfType.get('audit.purged', 1);
+    const through = this.statements.purgeThrough.get();
+    let purgeData: Record<string, unknown> | null = null;
+    try {
+      purgeData = purge ? (JSON.parse(purge.data) as Record<string, unknown>) : null;
+    } catch {
+      purgeData = null;
+    }
+    if (
+      through !== first.seq - 1 ||
+      !purgeData ||
+      purgeData['throughSeq'] !== first.seq - 1 ||
+      purgeData['throughHash'] !== first.prev_hash
+    ) {
+      return failed(1, `审计记录第 1 至 ${first.seq - 1} 条不见了, 且不是按保留期清理的`);
+    }
+    return { head: { seq: first.seq - 1, hash: first.prev_hash }, count: 0, anchor };
+  }
+
+  continueAuditVerification(cursor: AuditCursor, limit: number): { done: false; cursor: AuditCursor } | { done: true; result: AuditVerification } {
+    let { seq: expectedSeq, hash: prevHash } = cursor.head;
+    expectedSeq += 1;
+    let count = cursor.count;
+    const rows = this.statements.auditPage.all(cursor.head.seq, limit);
+    for (const row of rows) {
+      const broken = (reason: string, at = row.seq) => ({ done: true as const, result: { ok: false as const, count, brokenAt: at, reason } });
+      if (row.seq !== expectedSeq) return broken(`第 ${expectedSeq} 条审计记录不见了 (下一条是第 ${row.seq} 条)`, expectedSeq);
+      if (row.prev_hash !== prevHash) return broken(`第 ${row.seq} 条审计记录的 prevHash 与前一条不符`);
       let data: unknown;
       try {
         data = JSON.parse(row.data);
       } catch {
-        return broken('data is not valid JSON');
+        return broken(`第 ${row.seq} 条审计记录的 data 不是有效的 JSON`);
       }
-      if (!isPlainObject(data)) return broken('data is not a JSON object');
-      const hash = auditHash(row.prev_hash, {
-        seq: row.seq,
-        at: row.at,
-        type: row.type,
-        checkId: row.check_id,
-        patientKey: row.patient_key,
-        data,
-      });
-      if (hash !== row.hash) return broken('hash does not match the record content');
+      if (!isPlainObject(data)) return broken(`第 ${row.seq} 条审计记录的 data 不是 JSON 对象`);
+      const key = row.seq >= this.keys.auditKeyedFrom ? this.keys.audit : undefined;
+      const hash = auditHash(row.prev_hash, { seq: row.seq, at: row.at, type: row.type, checkId: row.check_id, patientKey: row.patient_key, data }, key);
+      if (!sameText(hash, row.hash)) return broken(`第 ${row.seq} 条审计记录的内容与其哈希不符: 被改动过`);
+      if (cursor.anchor && row.seq === cursor.anchor.seq && !sameText(row.hash, cursor.anchor.hash)) {
+        return broken(`第 ${row.seq} 条审计记录与锚点不符: 被改写过`);
+      }
       prevHash = row.hash;
       expectedSeq += 1;
+      count += 1;
     }
-    return { ok: true, count: expectedSeq - 1 };
+    const head = { seq: expectedSeq - 1, hash: prevHash };
+    if (rows.length === limit) return { done: false, cursor: { head, count, anchor: cursor.anchor } };
+    if (cursor.anchor && head.seq < cursor.anchor.seq) {
+      return { done: true, result: { ok: false, count, brokenAt: head.seq + 1, reason: `审计记录被截断: 锚点在第 ${cursor.anchor.seq} 条, 现在只到第 ${head.seq} 条` } };
+    }
+    return { done: true, result: head.seq > 0 ? { ok: true, count, head } : { ok: true, count } };
+  }
+
+  purgeExpiredAuditBatch(limit: number): number {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`purge batch must be a whole number, at least 1 (got ${String(limit)})`);
+    const cutoff = new Date(`${this.retentionCutoff()}T00:00:00`).toISOString();
+    const through = this.statements.expiredAuditThrough.get(cutoff, limit);
+    if (through === null || through === undefined) return 0;
+    // The record that says what was purged must itself stay: never purge the chain's head.
+    const head = this.auditHead();
+    if (!head || through >= head.seq) return 0;
+    return this.purgeAuditTransaction.immediate(through);
   }
 
   recentAudit(limit: number, type?: string): AuditRecord[] {
@@ -595,15 +944,9 @@ class SqliteRuleStore implements SqliteStore {
 
   /** Runs inside the apply transaction: nothing here can fail on input, it was all checked. */
   private applyRows(info: LibraryInfo, metaText: string | null, rows: readonly StoredRule[]): void {
-    const active = this.statements.library.get('active');
-    const previous = this.statements.library.get('previous');
-    if (previous) {
-      // Rules first, by their primary-key prefix, rather than one cascade lookup per rule.
-      this.statements.deleteRules.run(previous.id);
-      this.statements.deleteLibrary.run(previous.id);
-    }
-    if (active) this.statements.setSlot.run('previous', active.id);
+    this.moveSlotsForNew();
     const libraryId = this.statements.insertLibrary.run(
+      'active',
       info.version,
       info.source,
       info.ruleCount,
@@ -612,12 +955,14 @@ class SqliteRuleStore implements SqliteStore {
       info.publishedAt ?? null,
       info.expiresAt ?? null,
       metaText,
-      rulesDigest(rows.map((row) => row.body)),
+      rulesDigest(rows.map((row) => row.body), this.keys.library),
       RULE_MODEL_VERSION,
+      0,
     ).lastInsertRowid;
     rows.forEach((row, position) => {
       this.statements.insertRule.run(libraryId, position, row.ruleId, row.kind, row.body);
     });
+    this.appendLibraryAudit(info);
   }
 
   private swapLibraries(): LibraryInfo {
@@ -632,12 +977,15 @@ class SqliteRuleStore implements SqliteStore {
   }
 
   /** Runs inside the append transaction, so reading the chain's head and adding to it is atomic. */
-  private appendRecord(type: string, checkId: string | null, patientKey: string | null, data: Record<string, unknown>): AuditRecord {
+  private appendRecord(rawType: string, rawCheckId: string | null, patientKey: string | null, data: Record<string, unknown>): AuditRecord {
     const last = this.statements.lastAudit.get();
     const seq = last ? last.seq + 1 : 1;
     const prevHash = last ? last.hash : GENESIS_HASH;
     const at = this.now().toISOString();
-    const hash = auditHash(prevHash, { seq, at, type, checkId, patientKey, data });
+    // Hashed exactly as SQLite will store the text (audit-hash.ts).
+    const type = storedText(rawType);
+    const checkId = rawCheckId === null ? null : storedText(rawCheckId);
+    const hash = auditHash(prevHash, { seq, at, type, checkId, patientKey, data }, seq >= this.keys.auditKeyedFrom ? this.keys.audit : undefined);
     this.statements.insertAudit.run(seq, at, type, checkId, patientKey, JSON.stringify(data), prevHash, hash);
     const record: AuditRecord = { seq, at, type, data, prevHash, hash };
     if (checkId !== null) record.checkId = checkId;
@@ -647,16 +995,43 @@ class SqliteRuleStore implements SqliteStore {
 }
 
 /**
- * The install's HMAC key, created on first open. INSERT OR IGNORE on the single row means two
- * processes opening a new file at once still end up with one secret.
+ * The install's keys, from the key file beside the database. On the first open of a database
+ * from before schema 3 the secret is moved out of it (the migration then drops it from the
+ * database), and the audit records written so far stay plain SHA-256. A missing key file next
+ * to a database that had one is an error, not a new key: a new key would silently orphan every
+ * patient's history and break the audit chain.
  */
-function loadOrCreateSecret(database: Database.Database, now: () => Date): Buffer {
-  database
-    .prepare<[Buffer, string]>('INSERT OR IGNORE INTO install_secret (id, secret, created_at) VALUES (1, ?, ?)')
-    .run(randomBytes(32), now().toISOString());
-  const secret = database.prepare<[], Buffer>('SELECT secret FROM install_secret WHERE id = 1').pluck().get();
-  if (!secret || secret.length !== 32) throw new Error('the install secret is missing or damaged');
-  return secret;
+function loadKeys(database: Database.Database, keyFile: string, sealer: SecretSealer | undefined, now: () => Date): InstallKeys {
+  if (existsSync(keyFile)) return readKeyFile(keyFile, sealer);
+  const version = schemaVersion(database);
+  const nextSeq = () => (database.prepare<[], number | null>('SELECT max(seq) FROM audit').pluck().get() ?? 0) + 1;
+  if (version >= 1 && version < 3) {
+    const secret = database.prepare<[], Buffer>('SELECT secret FROM install_secret WHERE id = 1').pluck().get();
+    return writeKeyFile(keyFile, secret && secret.length === 32 ? secret : newSecret(), nextSeq(), sealer, now());
+  }
+  if (version >= 3) {
+    const fingerprint = database.prepare<[string], string>('SELECT value FROM settings WHERE key = ?').pluck().get(FINGERPRINT_SETTING);
+    if (fingerprint !== undefined) {
+      throw new KeyFileError(
+        `密钥文件 ${keyFile} 不见了: 没有它, 本机的处方台账和审计记录都无法使用。请从备份恢复该文件; ` +
+          '确要从头开始, 请把整个数据目录移走后再启动',
+      );
+    }
+    return writeKeyFile(keyFile, newSecret(), nextSeq(), sealer, now());
+  }
+  return writeKeyFile(keyFile, newSecret(), 1, sealer, now());
+}
+
+const FINGERPRINT_SETTING = 'key.fingerprint';
+
+/** Remembers which key file belongs to the database, and refuses another one. */
+function checkFingerprint(database: Database.Database, keys: InstallKeys, keyFile: string): void {
+  const stored = database.prepare<[string], string>('SELECT value FROM settings WHERE key = ?').pluck().get(FINGERPRINT_SETTING);
+  if (stored === undefined) {
+    database.prepare<[string, string]>('INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)').run(FINGERPRINT_SETTING, JSON.stringify(keys.fingerprint));
+  } else if (JSON.parse(stored) !== keys.fingerprint) {
+    throw new KeyFileError(`密钥文件 ${keyFile} 不属于这个数据库 (指纹不符): 请放回原来的密钥文件`);
+  }
 }
 
 function toLibraryInfo(row: LibraryRow): LibraryInfo {
@@ -725,6 +1100,13 @@ function scrubPatientId(value: unknown, patientId: string | undefined): unknown 
   }
   if (patientId !== undefined && value === patientId) return REDACTED_PATIENT_ID;
   return value;
+}
+
+/** Compares two hex texts in constant time (a digest or MAC must not leak by timing). */
+function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'utf8');
+  const right = Buffer.from(b, 'utf8');
+  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -26,7 +26,9 @@ if (selected.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', ...selected],
+  // Every test has a timeout of its own (files may set a shorter one): a test that hangs fails
+  // by itself instead of holding the whole run until CI gives up.
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=240000', ...selected],
   { stdio: 'inherit', env: { ...process.env, RXGATE_TEST: '1' } },
 );
 process.exit(result.status ?? 1);

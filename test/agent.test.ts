@@ -324,7 +324,7 @@ describe('HTTP endpoints', () => {
 
     const poll = http(agent.port, '/v1/decisions/h-1?wait=10');
     await new Promise((resolve) => setTimeout(resolve, 50));
-    agent.decide({ id: 'h-1', outcome: 'proceed', lines: [], reasons: findings.map((f) => ({ findingId: f.findingId, reason: '已核实' })) });
+    agent.checks.decide({ id: 'h-1', outcome: 'proceed', lines: [], reasons: findings.map((f) => ({ findingId: f.findingId, reason: '已核实' })) });
     const decided = await poll;
     assert.equal(decided.status, 200);
     assert.equal(decided.body?.type, 'decision');
@@ -650,7 +650,7 @@ describe('replies match their published schemas', () => {
       Verdict.parse(verdict);
       const findings = findingsOf(verdict);
       const decision = his.next((frame) => frame.type === 'decision');
-      agent.decide({ id: 'schema-1', outcome: 'proceed', lines: [], reasons: findings.map((f) => ({ findingId: f.findingId, reason: '已核实' })) });
+      agent.checks.decide({ id: 'schema-1', outcome: 'proceed', lines: [], reasons: findings.map((f) => ({ findingId: f.findingId, reason: '已核实' })) });
       Decision.parse(await decision);
       Ack.parse(await his.request({ type: 'commit', id: 'schema-1' }, 'ack'));
       StatusReply.parse(await his.request({ type: 'status', id: 'schema-s' }, 'status'));

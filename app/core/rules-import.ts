@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { readPackFile } from '../../rules-cache/pack';
 import { openStore, versionToBeat } from '../../rules-cache/store';
 import type { LibraryInfo } from '../../rules-cache/store-contract';
-import { readLibraryFile } from './agent';
+import { readLibraryFile } from './rules-service';
 import { CliError } from './cli-error';
 import { AGENT_VERSION } from './version';
 
@@ -48,14 +48,13 @@ export async function importRules(
       if (library.version <= activeVersion && !options.force) {
         throw new CliError(`规则库版本 ${library.version} 不高于当前版本 ${activeVersion}, 未导入 (确需降级请加 --force, 或发布一个更高版本)`);
       }
-      info = store.applyLibrary(library, { file });
-      store.appendAudit({ type: 'rules', data: { version: info.version, source: info.source, ruleCount: info.ruleCount, file, forced: options.force } });
+      // The install writes its audit record in the same transaction.
+      info = store.applyLibrary(library, { file, forced: options.force });
     } else {
       if (options.force) throw new CliError('签名规则包不能用 --force 导入: 版本、签名和有效期检查不可跳过');
       if (options.publicKeys.length === 0) throw new CliError('导入签名规则包需要公钥: --public-key FILE 或配置文件 publicKeys');
       const { library, manifest } = await readPackFile(file, { publicKeys: options.publicKeys, activeVersion, agentVersion: AGENT_VERSION });
       info = store.applyLibrary(library, { file, packId: manifest.packId, keyId: manifest.keyId, sha256: manifest.pack.sha256 });
-      store.appendAudit({ type: 'rules', data: { version: info.version, source: info.source, ruleCount: info.ruleCount, file, packId: manifest.packId } });
     }
     return {
       version: info.version,

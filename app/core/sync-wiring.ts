@@ -39,7 +39,7 @@ export function wireSync(agent: Agent, options: SyncWiringOptions): SyncClient |
   const publish = () => {
     const status = client.status();
     agent.setSyncStatus(status);
-    agent.store.setSetting(STATUS_KEY, status);
+    agent.writer.setSetting(STATUS_KEY, status);
   };
   client = createSyncClient({
     servers: options.servers,
@@ -50,7 +50,7 @@ export function wireSync(agent: Agent, options: SyncWiringOptions): SyncClient |
       await agent.applyVerifiedLibrary(library, { packId: manifest.packId, keyId: manifest.keyId, sha256: manifest.pack.sha256 });
     },
     loadState: () => agent.store.getSetting<SyncState>(STATE_KEY),
-    saveState: (state) => agent.store.setSetting(STATE_KEY, state),
+    saveState: (state) => agent.writer.setSetting(STATE_KEY, state),
     intervalMs: options.intervalMinutes === undefined ? undefined : options.intervalMinutes * 60_000,
     reportUrl: options.reportUrl,
     agentVersion: AGENT_VERSION,
@@ -91,8 +91,8 @@ export async function syncOffline(dataDir: string): Promise<{ ok: boolean; messa
       publicKeys,
       activeVersion: () => versionToBeat(store.libraryInfo().active),
       apply: (library, manifest) => {
+        // The install writes its audit record in the same transaction.
         store.applyLibrary(library, { packId: manifest.packId, keyId: manifest.keyId, sha256: manifest.pack.sha256 });
-        store.appendAudit({ type: 'rules', data: { version: library.version, source: 'pack', ruleCount: library.rules.length, packId: manifest.packId } });
       },
       loadState: () => store.getSetting<SyncState>(STATE_KEY),
       saveState: (state) => store.setSetting(STATE_KEY, state),

@@ -16,6 +16,7 @@ const status: StatusView = {
   ],
   checks: { total: 0, byResult: { pass: 0, warn: 0, block: 0, unchecked: 0 }, recent: [] },
   pendingCount: 2,
+  integrity: { ok: true, problems: [], audit: { state: 'verified' } },
 };
 const options = { autoStart: true, autoStartAvailable: true };
 

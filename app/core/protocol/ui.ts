@@ -31,114 +31,91 @@ export interface PendingView {
   chronic?: ChronicSummary[];
 }
 
-export interface RulesStatus {
-  version: number;
-  source: string;
-  ruleCount: number;
-  counts: Record<string, number>;
-  appliedAt?: string;
-  publishedAt?: string;
-  expiresAt?: string;
-  expired: boolean;
-  /** Whole days since the library was published (or applied, where no publish date). */
-  ageDays?: number;
-}
+/** The rule library in force, as the status shows it. */
+export const RulesStatusSchema = z.object({
+  version: z.number().int(),
+  source: z.string(),
+  ruleCount: z.number().int(),
+  counts: z.record(z.string(), z.number().int()),
+  appliedAt: z.string().optional(),
+  publishedAt: z.string().optional(),
+  expiresAt: z.string().optional(),
+  expired: z.boolean(),
+  ageDays: z.number().int().optional(),
+});
+export type RulesStatus = z.infer<typeof RulesStatusSchema>;
 
-export interface SyncStatus {
-  configured: boolean;
-  servers: string[];
-  state: 'idle' | 'syncing' | 'ok' | 'failed' | 'disabled';
-  lastAttemptAt?: string;
-  lastSuccessAt?: string;
-  /** The last attempt's result in words, for people. */
-  lastResult?: string;
-  lastErrorCode?: string;
-  nextAttemptAt?: string;
-}
+/** Rule-pack sync, as the status shows it. */
+export const SyncStatusSchema = z.object({
+  configured: z.boolean(),
+  servers: z.array(z.string()),
+  state: z.enum(['idle', 'syncing', 'ok', 'failed', 'disabled']),
+  lastAttemptAt: z.string().optional(),
+  lastSuccessAt: z.string().optional(),
+  lastResult: z.string().optional(),
+  lastErrorCode: z.string().optional(),
+  nextAttemptAt: z.string().optional(),
+});
+export type SyncStatus = z.infer<typeof SyncStatusSchema>;
 
-export interface ClientView {
-  id: string;
-  transport: 'ws' | 'http';
-  kind: 'his' | 'ui';
-  origin?: string;
-  connectedAt: string;
-}
+export const ClientViewSchema = z.object({
+  id: z.string(),
+  transport: z.enum(['ws', 'http']),
+  kind: z.enum(['his', 'ui']),
+  origin: z.string().optional(),
+  connectedAt: z.string(),
+});
+export type ClientView = z.infer<typeof ClientViewSchema>;
 
-export interface RecentCheck {
-  at: string;
-  result: Result;
-  findingCount: number;
-  elapsedMs: number;
-  source: 'native' | 'nhsa';
-}
-
-export interface StatusView {
-  agentVersion: string;
-  startedAt: string;
-  port: number;
-  rules: RulesStatus | null;
-  sync: SyncStatus;
-  clients: ClientView[];
-  checks: { total: number; byResult: Record<Result, number>; recent: RecentCheck[] };
-  pendingCount: number;
-}
+/** One recent check, without patient details. */
+export const RecentCheckSchema = z.object({
+  at: z.string(),
+  result: ResultSchema,
+  findingCount: z.number().int(),
+  elapsedMs: z.number(),
+  source: z.enum(['native', 'nhsa']),
+});
+export type RecentCheck = z.infer<typeof RecentCheckSchema>;
 
 /**
- * The `status` reply (HIS channel) and the status window's data, as a schema for the published
- * reference; `StatusView` above is checked against it at compile time (status-schema check below).
+ * Whether the local data can be trusted: the audit trail's verification and the chain head
+ * (what the hub anchors), and anything wrong with the cached rules (a library changed outside
+ * the agent is not used). `problems` in words for IT; empty when all is well.
  */
-export const StatusReply = z.object({
-  type: z.literal('status'),
-  id: z.string().optional(),
+export const IntegrityStatusSchema = z.object({
+  ok: z.boolean(),
+  problems: z.array(z.string()),
+  audit: z.object({
+    state: z.enum(['verifying', 'verified', 'broken']),
+    head: z.object({ seq: z.number().int(), hash: z.string() }).optional(),
+    verifiedAt: z.string().optional(),
+  }),
+});
+export type IntegrityStatus = z.infer<typeof IntegrityStatusSchema>;
+
+/** What `status` answers and the status window shows. */
+export const StatusViewSchema = z.object({
   agentVersion: z.string(),
   startedAt: z.string(),
   port: z.number().int(),
-  rules: z
-    .object({
-      version: z.number().int(),
-      source: z.string(),
-      ruleCount: z.number().int(),
-      counts: z.record(z.string(), z.number().int()),
-      appliedAt: z.string().optional(),
-      publishedAt: z.string().optional(),
-      expiresAt: z.string().optional(),
-      expired: z.boolean(),
-      ageDays: z.number().int().optional(),
-    })
-    .nullable(),
-  sync: z.object({
-    configured: z.boolean(),
-    servers: z.array(z.string()),
-    state: z.enum(['idle', 'syncing', 'ok', 'failed', 'disabled']),
-    lastAttemptAt: z.string().optional(),
-    lastSuccessAt: z.string().optional(),
-    lastResult: z.string().optional(),
-    lastErrorCode: z.string().optional(),
-    nextAttemptAt: z.string().optional(),
-  }),
-  clients: z.array(
-    z.object({
-      id: z.string(),
-      transport: z.enum(['ws', 'http']),
-      kind: z.enum(['his', 'ui']),
-      origin: z.string().optional(),
-      connectedAt: z.string(),
-    }),
-  ),
+  rules: RulesStatusSchema.nullable(),
+  sync: SyncStatusSchema,
+  clients: z.array(ClientViewSchema),
   checks: z.object({
     total: z.number().int(),
     byResult: z.record(ResultSchema, z.number().int()),
-    recent: z.array(
-      z.object({ at: z.string(), result: ResultSchema, findingCount: z.number().int(), elapsedMs: z.number(), source: z.enum(['native', 'nhsa']) }),
-    ),
+    recent: z.array(RecentCheckSchema),
   }),
   pendingCount: z.number().int(),
+  integrity: IntegrityStatusSchema,
 });
+export type StatusView = z.infer<typeof StatusViewSchema>;
 
-/** Compile-time proof that what the agent sends as `status` is what the schema publishes. */
-export type StatusViewMatchesSchema = StatusView extends Omit<z.infer<typeof StatusReply>, 'type' | 'id'> ? true : never;
-const statusViewMatchesSchema: StatusViewMatchesSchema = true;
-void statusViewMatchesSchema;
+/** The `status` reply to a HIS: the view with the message type and the request's id. */
+export const StatusReply = StatusViewSchema.extend({
+  type: z.literal('status'),
+  id: z.string().optional(),
+});
 
 export type BridgeReply<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -160,6 +137,28 @@ export const UiRequest = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ui.syncNow'), requestId: z.string().min(1).max(64) }),
 ]);
 export type UiRequest = z.infer<typeof UiRequest>;
+
+/**
+ * The one dispatcher from a UI request frame to the bridge: the /v1/ui WebSocket uses it, and
+ * Electron's IPC handlers call the same bridge methods one to one, so both channels reach the
+ * agent through one implementation. Bridge replies that carry `ok: false` become errors here.
+ */
+export async function dispatchUiRequest(bridge: AgentBridge, request: UiRequest): Promise<unknown> {
+  const unwrap = <T>(reply: BridgeReply<T>): T => {
+    if (!reply.ok) throw new Error(reply.error);
+    return reply.value;
+  };
+  switch (request.type) {
+    case 'ui.getPending':
+      return bridge.getPending();
+    case 'ui.getStatus':
+      return bridge.getStatus();
+    case 'ui.decide':
+      return unwrap(await bridge.decide(request.choice));
+    case 'ui.syncNow':
+      return unwrap(await bridge.syncNow());
+  }
+}
 
 /** Frames the agent pushes on the UI channel. */
 export type UiEvent =

@@ -10,11 +10,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { extname, join, normalize, sep } from 'node:path';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { Agent } from '../agent';
-import type { Decision } from '../protocol/messages';
+import type { AgentSurface } from '../surface';
+import type { Decision, ErrorReply } from '../protocol/messages';
 import { ProtocolError } from '../protocol/errors';
 import { nhsaError } from '../protocol/nhsa';
-import { UiRequest, type ClientView, type PendingView, type StatusView, type UiEvent } from '../protocol/ui';
+import { UiRequest, dispatchUiRequest, type ClientView, type UiEvent } from '../protocol/ui';
 import { appRoot } from '../paths';
 import { authorizeHis, authorizeUi, isLoopbackHost, type AuthSettings } from './auth';
 
@@ -72,11 +72,17 @@ export class LocalServer {
   private boundPort = 0;
   /** HTTP has no connection to watch: a client counts as connected while it keeps calling. */
   private readonly httpClients = new Map<string, { view: ClientView; lastSeen: number }>();
+  private readonly unsubscribe: Array<() => void> = [];
 
   constructor(
-    private readonly agent: Agent,
+    private readonly agent: AgentSurface,
     private readonly options: ServerOptions,
   ) {
+    // A decision or a timeout goes back on the WebSocket that sent the check, if it is open.
+    this.unsubscribe.push(
+      agent.checks.events.on('decision', (decision) => this.sendToOwner(decision.id, decision)),
+      agent.checks.events.on('timeout', (id, error) => this.sendToOwner(id, error.toReply(id))),
+    );
     this.auth = { token: options.token, uiToken: options.uiToken, allowOrigins: new Set(options.allowOrigins), port: () => this.boundPort };
     this.uiDir = options.uiDir ?? join(appRoot(), 'dist', 'renderer');
     // Frames between the soft limit and this hard cap get an `error` reply; beyond it ws
@@ -123,6 +129,7 @@ export class LocalServer {
 
   close(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const stop of this.unsubscribe.splice(0)) stop();
     for (const connection of this.connections.values()) {
       connection.unsubscribe?.();
       connection.socket.terminate();
@@ -148,21 +155,16 @@ export class LocalServer {
   }
 
   /** Remembers which connection sent a check, so its decision goes back on the same socket. */
-  bindCheck(connectionId: string, checkId: string): void {
+  private bindCheck(connectionId: string, checkId: string): void {
+    this.checkOwners.delete(checkId);
     this.checkOwners.set(checkId, connectionId);
     if (this.checkOwners.size > 5000) this.checkOwners.delete(this.checkOwners.keys().next().value as string);
   }
 
-  sendDecision(checkId: string, decision: Decision): void {
+  private sendToOwner(checkId: string, message: Decision | ErrorReply): void {
     const owner = this.checkOwners.get(checkId);
     const connection = owner ? this.connections.get(owner) : undefined;
-    if (connection?.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(decision));
-  }
-
-  sendError(checkId: string, error: ProtocolError): void {
-    const owner = this.checkOwners.get(checkId);
-    const connection = owner ? this.connections.get(owner) : undefined;
-    if (connection?.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(error.toReply(checkId)));
+    if (connection?.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(message));
   }
 
   // ---- WebSocket ---------------------------------------------------------------------------
@@ -214,16 +216,15 @@ export class LocalServer {
       const push = (event: UiEvent) => {
         if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(event));
       };
-      const onPending = (pending: PendingView[]) => push({ type: 'ui.pending', pending });
-      const onStatus = (status: StatusView) => push({ type: 'ui.status', status });
+      const { bridge } = this.agent;
+      const stopPending = bridge.onPending((pending) => push({ type: 'ui.pending', pending }));
+      const stopStatus = bridge.onStatus((status) => push({ type: 'ui.status', status }));
       connection.unsubscribe = () => {
-        this.agent.off('pending', onPending);
-        this.agent.off('status', onStatus);
+        stopPending();
+        stopStatus();
       };
-      this.agent.on('pending', onPending);
-      this.agent.on('status', onStatus);
-      push({ type: 'ui.pending', pending: this.agent.pending() });
-      push({ type: 'ui.status', status: this.agent.status() });
+      void bridge.getPending().then((pending) => push({ type: 'ui.pending', pending }));
+      void bridge.getStatus().then((status) => push({ type: 'ui.status', status }));
     }
     this.agent.clientsChanged();
   }
@@ -260,21 +261,27 @@ export class LocalServer {
     const id = typeof message.id === 'string' ? message.id : undefined;
     try {
       if ('infno' in message) {
-        const reply = this.nhsa(message, connection.id);
+        const reply = this.nhsa(message);
+        // A 3101 check's id is its msgid: a decision from RxGate's popup goes back here too.
+        if (typeof message.msgid === 'string' && reply.infcode === 0) this.bindCheck(connection.id, message.msgid);
         connection.socket.send(JSON.stringify(reply));
         return;
       }
+      const { checks } = this.agent;
       switch (message.type) {
-        case 'check':
-          connection.socket.send(JSON.stringify(this.agent.check(message, connection.id)));
+        case 'check': {
+          const verdict = checks.check(message);
+          this.bindCheck(connection.id, verdict.id);
+          connection.socket.send(JSON.stringify(verdict));
           return;
+        }
         case 'commit': {
-          const result = this.agent.commit(message);
+          const result = checks.commit(message);
           connection.socket.send(JSON.stringify({ type: 'ack', of: 'commit', ...result }));
           return;
         }
         case 'cancel': {
-          const result = this.agent.cancel(message);
+          const result = checks.cancel(message);
           connection.socket.send(JSON.stringify({ type: 'ack', of: 'cancel', ...result }));
           return;
         }
@@ -305,28 +312,10 @@ export class LocalServer {
       if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(event));
     };
     const { requestId } = request.data;
-    switch (request.data.type) {
-      case 'ui.getPending':
-        reply({ type: 'ui.reply', requestId, ok: true, value: this.agent.pending() });
-        return;
-      case 'ui.getStatus':
-        reply({ type: 'ui.reply', requestId, ok: true, value: this.agent.status() });
-        return;
-      case 'ui.decide':
-        try {
-          this.agent.decide(request.data.choice);
-          reply({ type: 'ui.reply', requestId, ok: true, value: null });
-        } catch (error) {
-          reply({ type: 'ui.reply', requestId, ok: false, error: toProtocolError(error, this.options.log).message });
-        }
-        return;
-      case 'ui.syncNow':
-        this.agent.syncNow().then(
-          (value) => reply({ type: 'ui.reply', requestId, ok: true, value }),
-          (error: Error) => reply({ type: 'ui.reply', requestId, ok: false, error: error.message }),
-        );
-        return;
-    }
+    dispatchUiRequest(this.agent.bridge, request.data).then(
+      (value) => reply({ type: 'ui.reply', requestId, ok: true, value }),
+      (error: unknown) => reply({ type: 'ui.reply', requestId, ok: false, error: toProtocolError(error, this.options.log).message }),
+    );
   }
 
   private replyError(connection: Connection, error: ProtocolError, id?: string): void {
@@ -421,7 +410,7 @@ export class LocalServer {
       if (infno && body.infno !== undefined && String(body.infno) !== infno) {
         return sendJson(response, 200, nhsaError(`infno ${String(body.infno)} 与地址 ${infno} 不一致`, stringOf(body.msgid), this.agent.now(), '$.infno'));
       }
-      return sendJson(response, 200, this.nhsa({ ...body, infno: body.infno ?? infno }, undefined));
+      return sendJson(response, 200, this.nhsa({ ...body, infno: body.infno ?? infno }));
     }
     const decisionMatch = /^\/v1\/decisions\/([^/]+)$/.exec(path);
     if (decisionMatch) {
@@ -429,7 +418,7 @@ export class LocalServer {
       const id = decodeURIComponent(decisionMatch[1]!);
       const wait = Math.min(Math.max(Number(url.searchParams.get('wait') ?? 0) || 0, 0), MAX_LONG_POLL_SECONDS);
       try {
-        const decision = await this.agent.waitForDecision(id, wait * 1000);
+        const decision = await this.agent.checks.waitForDecision(id, wait * 1000);
         if (decision) return sendJson(response, 200, decision);
         response.writeHead(204);
         return void response.end();
@@ -438,12 +427,13 @@ export class LocalServer {
         return sendJson(response, failure.status, failure.toReply(id));
       }
     }
+    const { checks } = this.agent;
     const routes: Record<string, { method: string; run: (body: Record<string, unknown>) => unknown | Promise<unknown> }> = {
-      '/v1/check': { method: 'POST', run: (body) => this.agent.check({ type: 'check', ...body }) },
-      '/v1/commit': { method: 'POST', run: (body) => ({ type: 'ack', of: 'commit', ...this.agent.commit({ type: 'commit', ...body }) }) },
-      '/v1/cancel': { method: 'POST', run: (body) => ({ type: 'ack', of: 'cancel', ...this.agent.cancel({ type: 'cancel', ...body }) }) },
+      '/v1/check': { method: 'POST', run: (body) => checks.check({ type: 'check', ...body }) },
+      '/v1/commit': { method: 'POST', run: (body) => ({ type: 'ack', of: 'commit', ...checks.commit({ type: 'commit', ...body }) }) },
+      '/v1/cancel': { method: 'POST', run: (body) => ({ type: 'ack', of: 'cancel', ...checks.cancel({ type: 'cancel', ...body }) }) },
       '/v1/status': { method: 'GET', run: () => ({ type: 'status', ...this.agent.status() }) },
-      '/v1/rules/reload': { method: 'POST', run: () => ({ type: 'rules', rules: this.agent.reloadFromStore() }) },
+      '/v1/rules/reload': { method: 'POST', run: () => ({ type: 'rules', rules: this.agent.reloadRules() }) },
       '/v1/sync': { method: 'POST', run: async () => ({ type: 'sync', result: await this.agent.syncNow(), status: this.agent.status().sync }) },
     };
     const route = routes[path];
@@ -463,15 +453,15 @@ export class LocalServer {
     }
   }
 
-  private nhsa(message: Record<string, unknown>, connectionId: string | undefined): Record<string, unknown> {
+  private nhsa(message: Record<string, unknown>): Record<string, unknown> {
     const now = this.agent.now();
     try {
       switch (String(message.infno)) {
         case '3101':
         case '3102':
-          return this.agent.nhsaCheck(message, connectionId);
+          return this.agent.checks.nhsaCheck(message);
         case '3103':
-          return this.agent.nhsaFeedback(message);
+          return this.agent.checks.nhsaFeedback(message);
         default:
           return nhsaError(`不支持的交易编号 infno: ${String(message.infno)} (支持 3101、3102、3103)`, stringOf(message.msgid), now, '$.infno');
       }

@@ -37,6 +37,7 @@ const status: StatusView = {
   clients: [],
   checks: { total: 0, byResult: { pass: 0, warn: 0, block: 0, unchecked: 0 }, recent: [] },
   pendingCount: 0,
+  integrity: { ok: true, problems: [], audit: { state: 'verified' } },
 };
 
 /** A bridge that records decisions and lets the test push snapshots. */

@@ -1,0 +1,535 @@
+/**
+ * Checks and the doctor's decisions: validate a check, gather the patient's history, run the
+ * engine, answer the verdict; hold checks that need the doctor (the popup), with their
+ * timeouts and long-poll waiters; record decisions, cancels and commits through the writer,
+ * durable before they are acknowledged. Transports call these functions and subscribe to the
+ * typed events; nothing here knows a transport.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
+import type { SqliteStore } from '../../rules-cache/store';
+import type { LedgerItem, LedgerOrder } from '../../rules-cache/store-contract';
+import { ChoiceError, resolveChoice, type ResolvedChoice } from './decisions';
+import { evaluate, mergeHistory } from './engine';
+import { TypedEvents } from './events';
+import { Cancel, Check, Commit, DoctorChoice, type Decision, type Result, type Verdict } from './protocol/messages';
+import { Nhsa3101, Nhsa3103, checkFromNhsa, nhsaResponse, parseJudgementId } from './protocol/nhsa';
+import type { PendingView, RecentCheck } from './protocol/ui';
+import { ProtocolError, issuePath } from './protocol/errors';
+import type { RulesService } from './rules-service';
+import type { Writer } from './writer';
+
+export interface CheckServiceOptions {
+  /** How long a held check waits for the doctor before the HIS is told it timed out. */
+  decisionTimeoutSeconds: number;
+  /** Whether 3101 checks also get RxGate's popup. */
+  nhsaPopup: boolean;
+  now: () => Date;
+  log: (line: string) => void;
+}
+
+/** What the check service tells its subscribers. */
+export interface CheckEvents {
+  /** The checks waiting for the doctor changed; the full list, oldest first. */
+  pending: [PendingView[]];
+  /** The doctor decided (popup or 3103): the HIS connection that sent the check gets it. */
+  decision: [Decision];
+  /** A held check waited too long for the doctor; the HIS gets this error. */
+  timeout: [string, ProtocolError];
+  /** A check was answered (for the status window's counters). */
+  checked: [];
+  [key: string]: unknown[];
+}
+
+interface HeldCheck {
+  check: Check;
+  verdict: Verdict;
+  receivedAt: string;
+  source: 'native' | 'nhsa';
+  pending: boolean;
+  decision?: Decision;
+  resolved?: ResolvedChoice;
+  cancelled?: boolean;
+  timedOut?: boolean;
+  committed?: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+/** How many recent checks stay in memory so `commit`, long-polls and 3103 can find them. */
+const RECENT_LIMIT = 500;
+const RECENT_SHOWN = 50;
+
+export class CheckService {
+  readonly events = new TypedEvents<CheckEvents>();
+  private readonly held = new Map<string, HeldCheck>();
+  private readonly waiters = new Map<string, Set<(decision: Decision | null) => void>>();
+  readonly stats: { total: number; byResult: Record<Result, number>; recent: RecentCheck[] } = {
+    total: 0,
+    byResult: { pass: 0, warn: 0, block: 0, unchecked: 0 },
+    recent: [],
+  };
+
+  constructor(
+    private readonly store: SqliteStore,
+    private readonly writer: Writer,
+    private readonly rules: RulesService,
+    private readonly options: CheckServiceOptions,
+  ) {}
+
+  private now(): Date {
+    return this.options.now();
+  }
+
+  private log(line: string): void {
+    this.options.log(line);
+  }
+
+
+  /** Validates and checks a native `check`; holds it for the popup when something fires. */
+  check(raw: unknown): Verdict {
+    const parsed = Check.safeParse(raw);
+    if (!parsed.success) throw ProtocolError.fromZod(parsed.error, idOf(raw));
+    return this.runCheck(parsed.data, 'native');
+  }
+
+  private runCheck(check: Check, source: 'native' | 'nhsa'): Verdict {
+    const started = performance.now();
+    const existing = this.held.get(check.id);
+    if (existing?.pending) {
+      // A re-sent check replaces the one still waiting (the doctor edited and re-checked);
+      // the popup drops the old one now, whatever the new verdict.
+      this.dropPending(existing, true);
+    }
+    let verdict: Verdict;
+    try {
+      const ledger = this.store.priorItems(check.patient.id, historySince(check.visit.date));
+      const prior = mergeHistory(check.history, ledger);
+      const expired = this.rules.expiredTooLong();
+      const compiled = this.rules.compiled;
+      const outcome = expired ? null : evaluate(compiled, check, prior);
+      verdict = outcome
+        ? { ...outcome, elapsedMs: round3(performance.now() - started) }
+        : {
+            type: 'verdict',
+            id: check.id,
+            result: 'unchecked',
+            reason: expired!,
+            findings: [],
+            rules: compiled ? { version: compiled.version, source: compiled.source } : undefined,
+            elapsedMs: round3(performance.now() - started),
+          };
+    } catch (error) {
+      // Never a silent pass and never a hang: the HIS decides what `unchecked` means for it.
+      this.log(`检查出错 ${check.id}: ${(error as Error).stack ?? String(error)}`);
+      verdict = {
+        type: 'verdict',
+        id: check.id,
+        result: 'unchecked',
+        reason: '内部错误, 未能完成检查',
+        findings: [],
+        elapsedMs: round3(performance.now() - started),
+      };
+    }
+    const popup = check.ui === 'popup' && verdict.findings.length > 0;
+    if (popup) verdict.pending = true;
+    // Held for commit, the popup and long-polls, which never need the history again: without
+    // it, 2,000 remembered checks cost megabytes, not hundreds of them.
+    const held: HeldCheck = { check: { ...check, history: [] }, verdict, receivedAt: this.now().toISOString(), source, pending: popup };
+    this.remember(check.id, held);
+    this.countCheck(verdict, source);
+    if (popup) {
+      const timeout = this.options.decisionTimeoutSeconds * 1000;
+      held.timer = setTimeout(() => this.expirePending(check.id), timeout);
+      held.timer.unref();
+      this.emitPending();
+    }
+    this.auditCheck(held);
+    return verdict;
+  }
+
+  private auditCheck(held: HeldCheck): void {
+    // Built when the batch is written, from the check already held, so that a burst of checks
+    // does not keep a second copy of every verdict alive until then.
+    this.writer.auditLater(() => ({
+      type: 'check',
+      checkId: held.check.id,
+      patientId: held.check.patient.id,
+      data: {
+        source: held.source,
+        // Keyed like the ledger's: the raw visit id leads straight back to the patient.
+        visitKey: this.store.visitKey(held.check.visit.id),
+        dept: held.check.visit.dept?.code,
+        doctor: held.check.visit.doctor?.code,
+        result: held.verdict.result,
+        reason: held.verdict.reason,
+        rulesVersion: held.verdict.rules?.version,
+        items: held.check.items.map((item) => ({ line: item.line, code: item.code, hospCode: item.hospCode, channel: item.channel })),
+        findings: held.verdict.findings.map((finding) => ({
+          findingId: finding.findingId,
+          ruleId: finding.ruleId,
+          level: finding.level,
+          lines: finding.lines,
+        })),
+        elapsedMs: held.verdict.elapsedMs,
+      },
+    }));
+  }
+
+  /** A 3101/3102 request: map, check, answer in the national envelope. */
+  nhsaCheck(raw: unknown): Record<string, unknown> {
+    const request = Nhsa3101.safeParse(raw);
+    if (!request.success) throw ProtocolError.fromZod(request.error, undefined);
+    const mapped = checkFromNhsa(request.data, `nhsa-${randomToken().slice(0, 12)}`, this.options.nhsaPopup ? 'popup' : 'none');
+    const check = Check.safeParse(mapped);
+    if (!check.success) {
+      throw new ProtocolError('invalid', describeNhsaIssue(check.error), issuePath(check.error.issues[0]!.path));
+    }
+    const verdict = this.runCheck(check.data, 'nhsa');
+    return nhsaResponse(request.data, check.data, verdict, this.now());
+  }
+
+  /** 3103 feedback: what the doctor did about each warning, recorded as the decision. */
+  nhsaFeedback(raw: unknown): Record<string, unknown> {
+    const feedback = Nhsa3103.safeParse(raw);
+    if (!feedback.success) throw ProtocolError.fromZod(feedback.error, undefined);
+    const byCheck = new Map<string, Array<{ findingId: string; way: string; reason?: string }>>();
+    feedback.data.input.data.warns.forEach((warn, index) => {
+      const parsed = parseJudgementId(warn.warn_rslt_id);
+      if (!parsed || !this.held.has(parsed.checkId)) {
+        throw new ProtocolError('unknown_check', `找不到对应的检查结果: ${warn.warn_rslt_id}`, `$.input.data.warns[${index}].warn_rslt_id`);
+      }
+      const list = byCheck.get(parsed.checkId) ?? [];
+      list.push({ findingId: parsed.findingId, way: warn.dspo_way, reason: warn.dspo_way_rea });
+      byCheck.set(parsed.checkId, list);
+    });
+    // Every check's feedback is validated before any is recorded: one message, all or nothing.
+    const accepted: Array<{ held: HeldCheck; choice: DoctorChoice }> = [];
+    for (const [checkId, warns] of byCheck) {
+      const held = this.held.get(checkId)!;
+      const revise = warns.some((warn) => warn.way === '2');
+      const choice: DoctorChoice = {
+        id: checkId,
+        outcome: revise ? 'revise' : 'proceed',
+        lines: [],
+        reasons: warns.filter((warn) => warn.reason).map((warn) => ({ findingId: warn.findingId, reason: warn.reason! })),
+      };
+      try {
+        resolveChoice(held.verdict.findings, choice);
+      } catch (error) {
+        if (error instanceof ChoiceError) throw new ProtocolError(error.code, `${checkId}: ${error.message}`, '$.input.data.warns');
+        throw error;
+      }
+      accepted.push({ held, choice });
+    }
+    for (const { held, choice } of accepted) {
+      if (held.decision) {
+        // The doctor already chose (in RxGate's popup): the HIS's report is kept beside it.
+        this.writer.audit({ type: 'feedback', checkId: held.check.id, patientId: held.check.patient.id, data: { outcome: choice.outcome, reasons: choice.reasons, source: 'nhsa-3103' } });
+      } else this.recordDecision(held, choice, 'nhsa-3103');
+    }
+    return { infcode: 0, inf_refmsgid: feedback.data.msgid ?? '', err_msg: '', output: {} };
+  }
+
+  // ---- decisions ---------------------------------------------------------------------------
+
+  /** The doctor's choice from the popup (through whichever bridge). */
+  decide(rawChoice: unknown): Decision {
+    const parsed = DoctorChoice.safeParse(rawChoice);
+    if (!parsed.success) throw ProtocolError.fromZod(parsed.error, idOf(rawChoice));
+    const held = this.held.get(parsed.data.id);
+    if (!held || !held.pending) {
+      throw new ProtocolError('not_pending', `没有等待处理的检查: ${parsed.data.id}`, '$.id');
+    }
+    return this.recordDecision(held, parsed.data, 'popup');
+  }
+
+  private recordDecision(held: HeldCheck, choice: DoctorChoice, source: string): Decision {
+    if (held.decision) {
+      throw new ProtocolError('already_decided', `该检查已处理: ${held.check.id}`, '$.id');
+    }
+    let resolved: ResolvedChoice;
+    try {
+      resolved = resolveChoice(held.verdict.findings, choice);
+    } catch (error) {
+      if (error instanceof ChoiceError) throw new ProtocolError(error.code, error.message, error.path ? `$.${error.path}` : undefined);
+      throw error;
+    }
+    const decision: Decision = {
+      type: 'decision',
+      id: held.check.id,
+      outcome: resolved.outcome,
+      lines: resolved.lines,
+      reasons: resolved.reasons,
+      at: isoWithOffset(this.now()),
+      source,
+    };
+    // Durable before anyone is told: a decision the HIS receives is in the audit trail.
+    this.writer.audit({
+      type: 'decision',
+      checkId: held.check.id,
+      patientId: held.check.patient.id,
+      data: { outcome: decision.outcome, lines: decision.lines, reasons: decision.reasons, source },
+    });
+    held.decision = decision;
+    held.resolved = resolved;
+    if (held.pending) this.dropPending(held, true);
+    this.events.emit('decision', decision);
+    this.resolveWaiters(held.check.id, decision);
+    return decision;
+  }
+
+  /** Long-poll support: resolves with the decision, or null when `waitMs` passes first. */
+  waitForDecision(id: string, waitMs: number): Promise<Decision | null> {
+    const held = this.held.get(id);
+    if (!held) return Promise.reject(new ProtocolError('unknown_check', `没有这个检查: ${id}`, undefined, 404));
+    if (held.decision) return Promise.resolve(held.decision);
+    if (held.cancelled) return Promise.reject(new ProtocolError('cancelled', `检查已取消: ${id}`, undefined, 410));
+    if (held.timedOut) return Promise.reject(new ProtocolError('decision_timeout', '医生未在规定时间内处理提醒', undefined, 408));
+    if (held.committed) return Promise.reject(committedWithoutDecision(id));
+    if (!held.pending) return Promise.reject(new ProtocolError('no_decision', `该检查不需要医生处理 (结果 ${held.verdict.result})`, undefined, 409));
+    return new Promise((resolve, reject) => {
+      const set = this.waiters.get(id) ?? new Set();
+      const timer = setTimeout(() => {
+        set.delete(done);
+        resolve(null);
+      }, waitMs);
+      // Woken without a decision: the HIS cancelled or committed, or the doctor never
+      // answered. The check is looked up again: a re-check under the same id replaces it.
+      const done = (decision: Decision | null) => {
+        clearTimeout(timer);
+        const current = this.held.get(id) ?? held;
+        if (decision) resolve(decision);
+        else if (current.cancelled) reject(new ProtocolError('cancelled', `检查已取消: ${id}`, undefined, 410));
+        else if (current.timedOut) reject(new ProtocolError('decision_timeout', '医生未在规定时间内处理提醒', undefined, 408));
+        else if (current.committed) reject(committedWithoutDecision(id));
+        else resolve(null);
+      };
+      set.add(done);
+      this.waiters.set(id, set);
+    });
+  }
+
+  private resolveWaiters(id: string, decision: Decision | null): void {
+    const set = this.waiters.get(id);
+    if (!set) return;
+    this.waiters.delete(id);
+    for (const done of set) done(decision);
+  }
+
+  cancel(raw: unknown): { id: string; closed: boolean } {
+    const parsed = Cancel.safeParse(raw);
+    if (!parsed.success) throw ProtocolError.fromZod(parsed.error, idOf(raw));
+    const held = this.held.get(parsed.data.id);
+    if (!held) throw new ProtocolError('unknown_check', `没有这个检查: ${parsed.data.id}`, '$.id', 404);
+    const closed = held.pending;
+    this.writer.audit({ type: 'cancel', checkId: held.check.id, patientId: held.check.patient.id, data: { wasPending: closed } });
+    held.cancelled = true;
+    if (held.pending) this.dropPending(held, true);
+    this.resolveWaiters(held.check.id, null);
+    return { id: held.check.id, closed };
+  }
+
+  /**
+   * The HIS saved the order: record what was actually prescribed (after the doctor's actions)
+   * in the ledger, so later checks on this PC see it even if the HIS sends no history.
+   */
+  commit(raw: unknown): { id: string; recorded: number } {
+    const parsed = Commit.safeParse(raw);
+    if (!parsed.success) throw ProtocolError.fromZod(parsed.error, idOf(raw));
+    const held = this.held.get(parsed.data.id);
+    if (!held) throw new ProtocolError('unknown_check', `没有这个检查 (可能已超过保留时间或代理已重启): ${parsed.data.id}`, '$.id', 404);
+    if (held.decision?.outcome === 'revise') {
+      throw new ProtocolError('revised', `医生已选择返回修改, 请重新检查后再提交: ${parsed.data.id}`, '$.id', 409);
+    }
+    const wasPending = held.pending;
+    const actions = new Map((held.resolved?.lines ?? []).map((entry) => [entry.line, entry.action]));
+    const items = parsed.data.items ?? held.check.items;
+    const { visit } = held.check;
+    const visitRef = this.store.visitKey(visit.id).slice(0, 16);
+    const ledgerItems: LedgerItem[] = items
+      .filter((item) => parsed.data.items !== undefined || actions.get(item.line) !== 'remove')
+      .map((item) => ({
+        // Check ids are the HIS's and may repeat across visits; the visit makes the line unique.
+        // The visit is named by its keyed hash: the ledger never holds a raw visit id.
+        rxId: `${visitRef}/${held.check.id}#${item.line}`,
+        code: item.code,
+        hospCode: item.hospCode,
+        name: item.name,
+        category: item.category,
+        date: visit.date,
+        days: item.days,
+        qty: item.qty,
+        amount: item.amount ?? (item.price !== undefined && item.qty !== undefined ? round2(item.price * item.qty) : undefined),
+        deptCode: visit.dept?.code,
+        deptName: visit.dept?.name,
+        doctorCode: visit.doctor?.code,
+        doctorName: visit.doctor?.name,
+        channel: parsed.data.items === undefined && actions.get(item.line) === 'selfpay' ? 'selfpay' : item.channel,
+      }));
+    const order: LedgerOrder = { checkId: held.check.id, patientId: held.check.patient.id, visitId: visit.id, items: ledgerItems };
+    // The order and its audit record in one transaction, committed before the HIS hears `ack`.
+    const recorded = this.writer.recordOrder(order, {
+      type: 'commit',
+      checkId: held.check.id,
+      patientId: held.check.patient.id,
+      data: { recorded: ledgerItems.length, replacedItems: parsed.data.items !== undefined },
+    });
+    held.committed = true;
+    if (held.pending) this.dropPending(held, true);
+    if (wasPending) this.resolveWaiters(held.check.id, null);
+    return { id: held.check.id, recorded };
+  }
+
+  private expirePending(id: string): void {
+    const held = this.held.get(id);
+    if (!held?.pending) return;
+    held.timedOut = true;
+    this.dropPending(held, true);
+    try {
+      this.writer.audit({ type: 'timeout', checkId: id, patientId: held.check.patient.id, data: {} });
+    } catch (error) {
+      this.log(`审计记录写入失败 (timeout): ${(error as Error).message}`);
+    }
+    this.events.emit('timeout', id, new ProtocolError('decision_timeout', '医生未在规定时间内处理提醒', undefined));
+    this.resolveWaiters(id, null);
+  }
+
+  private dropPending(held: HeldCheck, notify: boolean): void {
+    held.pending = false;
+    if (held.timer) clearTimeout(held.timer);
+    if (notify) this.emitPending();
+  }
+
+  private emitPending(): void {
+    this.events.emit('pending', this.pending());
+  }
+
+  private remember(id: string, held: HeldCheck): void {
+    this.held.delete(id);
+    this.held.set(id, held);
+    while (this.held.size > RECENT_LIMIT) {
+      const oldest = this.held.keys().next().value as string;
+      const entry = this.held.get(oldest)!;
+      if (entry.pending) this.dropPending(entry, true);
+      this.held.delete(oldest);
+    }
+  }
+
+  private countCheck(verdict: Verdict, source: 'native' | 'nhsa'): void {
+    this.stats.total += 1;
+    this.stats.byResult[verdict.result] += 1;
+    this.stats.recent.unshift({
+      at: this.now().toISOString(),
+      result: verdict.result,
+      findingCount: verdict.findings.length,
+      elapsedMs: verdict.elapsedMs,
+      source,
+    });
+    if (this.stats.recent.length > RECENT_SHOWN) this.stats.recent.length = RECENT_SHOWN;
+    this.events.emit('checked');
+  }
+
+  /** The checks waiting for the doctor, oldest first. */
+  pending(): PendingView[] {
+    const views: PendingView[] = [];
+    for (const held of this.held.values()) {
+      if (held.pending) views.push(pendingView(held));
+    }
+    return views;
+  }
+
+  /** Ends every timer and wakes every waiter (the agent is stopping). */
+  stop(): void {
+    for (const held of this.held.values()) if (held.timer) clearTimeout(held.timer);
+    for (const id of [...this.waiters.keys()]) this.resolveWaiters(id, null);
+  }
+}
+
+function pendingView(held: HeldCheck): PendingView {
+  const { check, verdict } = held;
+  return {
+    id: check.id,
+    receivedAt: held.receivedAt,
+    patient: {
+      name: check.patient.name,
+      gender: check.patient.gender,
+      age: check.patient.birthDate ? ageAt(check.patient.birthDate, check.visit.date) : undefined,
+    },
+    visit: {
+      type: check.visit.type,
+      medType: check.visit.medType,
+      dept: check.visit.dept?.name ?? check.visit.dept?.code,
+      doctor: check.visit.doctor?.name ?? check.visit.doctor?.code,
+      date: check.visit.date,
+    },
+    items: check.items.map((item) => ({
+      line: item.line,
+      name: item.name,
+      code: item.code,
+      hospCode: item.hospCode,
+      category: item.category,
+      qty: item.qty,
+      unit: item.unit,
+      amount: item.amount ?? (item.price !== undefined && item.qty !== undefined ? round2(item.price * item.qty) : undefined),
+      days: item.days,
+      channel: item.channel,
+    })),
+    result: verdict.result,
+    findings: verdict.findings,
+    chronic: verdict.chronic,
+  };
+}
+
+function ageAt(birthDate: string, on: string): number {
+  const [by, bm, bd] = birthDate.split('-').map(Number) as [number, number, number];
+  const [y, m, d] = on.split('-').map(Number) as [number, number, number];
+  return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
+}
+
+/**
+ * How far back the ledger is read for a check: the start of the visit's calendar year (chronic
+ * year-to-date) or a year back (repeat and course look-backs), whichever is earlier.
+ */
+export function historySince(visitDate: string): string {
+  const yearStart = `${visitDate.slice(0, 4)}-01-01`;
+  const yearBack = new Date(Date.parse(`${visitDate}T00:00:00Z`) - 366 * 86_400_000).toISOString().slice(0, 10);
+  return yearBack < yearStart ? yearBack : yearStart;
+}
+
+function committedWithoutDecision(id: string): ProtocolError {
+  return new ProtocolError('committed', `医嘱已提交, 该检查没有医生的处理结果: ${id}`, undefined, 409);
+}
+
+function idOf(raw: unknown): string | undefined {
+  if (raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string') return (raw as { id: string }).id;
+  return undefined;
+}
+
+function describeNhsaIssue(error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  const path = issue.path.join('.');
+  if (path === 'visit.date') return '无法确定就诊日期: 需要 adm_date 或当前医嘱的 drord_begn_date';
+  return `3101 映射后的检查无效: ${path}: ${issue.message}`;
+}
+
+function randomToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+/** ISO 8601 with the PC's local offset, as the HIS expects local time (`…+08:00`). */
+function isoWithOffset(date: Date): string {
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  const pad = (value: number) => String(Math.floor(Math.abs(value))).padStart(2, '0');
+  const local = new Date(date.getTime() + offset * 60_000).toISOString().slice(0, 19);
+  return `${local}${sign}${pad(offset / 60)}:${pad(offset % 60)}`;
+}

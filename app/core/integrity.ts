@@ -1,0 +1,107 @@
+/**
+ * Watches the audit trail's integrity: at start-up the part written since the last anchor is
+ * verified before the agent answers (fast: the anchor is at most a second behind the head),
+ * then the whole trail is verified in the background in small pages between checks. A trail
+ * that fails — a record edited, re-hashed without the key, removed, or cut short behind the
+ * anchor — makes the status loud and is written into the trail itself.
+ */
+import type { AuditCursor, SqliteStore } from '../../rules-cache/store';
+import type { AuditVerification } from '../../rules-cache/store-contract';
+import { TypedEvents } from './events';
+import type { IntegrityStatus } from './protocol/ui';
+
+/** Records verified per background page: a few milliseconds each. */
+const PAGE = 2000;
+
+export class AuditIntegrity {
+  readonly events = new TypedEvents<{ changed: [] }>();
+  private atStart: AuditVerification | null = null;
+  private full: AuditVerification | null = null;
+  private fullVerifiedAt: string | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly store: SqliteStore,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Verifies from the anchor to the head (or the whole trail when there is no anchor yet). */
+  verifyAtStart(): AuditVerification {
+    const start = this.store.startAuditVerification(true);
+    let result: AuditVerification;
+    if ('ok' in start) result = start;
+    else {
+      let cursor: AuditCursor = start;
+      for (;;) {
+        const step = this.store.continueAuditVerification(cursor, 50_000);
+        if (step.done) {
+          result = step.result;
+          break;
+        }
+        cursor = step.cursor;
+      }
+    }
+    this.atStart = result;
+    if (!result.ok) this.report(result);
+    return result;
+  }
+
+  /** Verifies the whole trail in pages, yielding to checks between them. */
+  verifyAllInBackground(): void {
+    const start = this.store.startAuditVerification(false);
+    if ('ok' in start) {
+      this.finish(start);
+      return;
+    }
+    let cursor = start;
+    const page = () => {
+      if (this.stopped || !this.store.isOpen()) return;
+      const step = this.store.continueAuditVerification(cursor, PAGE);
+      if (step.done) this.finish(step.result);
+      else {
+        cursor = step.cursor;
+        setImmediate(page);
+      }
+    };
+    setImmediate(page);
+  }
+
+  private finish(result: AuditVerification): void {
+    this.full = result;
+    this.fullVerifiedAt = new Date().toISOString();
+    if (!result.ok && (this.atStart?.ok ?? true)) this.report(result);
+    this.events.emit('changed');
+  }
+
+  private report(result: Extract<AuditVerification, { ok: false }>): void {
+    this.log(`审计记录校验失败: ${result.reason}`);
+    try {
+      // The trail records that it was found broken; the verification after it starts anew.
+      this.store.appendAudit({ type: 'audit.broken', data: { brokenAt: result.brokenAt, reason: result.reason } });
+    } catch (error) {
+      this.log(`无法记录审计校验失败: ${(error as Error).message}`);
+    }
+  }
+
+  /** For the status window, `rxgate status` and the hub: problems in words, and the chain head. */
+  status(ruleProblems: readonly string[]): IntegrityStatus {
+    const problems = [...ruleProblems];
+    for (const result of [this.atStart, this.full]) {
+      if (result && !result.ok && !problems.includes(result.reason)) problems.push(`审计记录: ${result.reason}`);
+    }
+    const head = this.store.isOpen() ? this.store.auditHead() : null;
+    return {
+      ok: problems.length === 0,
+      problems,
+      audit: {
+        state: this.full ? (this.full.ok ? 'verified' : 'broken') : this.atStart && !this.atStart.ok ? 'broken' : 'verifying',
+        head: head ?? undefined,
+        verifiedAt: this.fullVerifiedAt,
+      },
+    };
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+}
