@@ -8,7 +8,18 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { WebSocket } from 'ws';
 import { openStore } from '../../rules-cache/store';
 import { Agent } from './agent';
-import { ConfigError, DEFAULT_PORT, defaultDataDir, loadConfig, readPublicKeys, resolveToken } from './config';
+import {
+  ConfigError,
+  DEFAULT_PORT,
+  defaultDataDir,
+  loadConfig,
+  readPublicKeys,
+  readRuntimeFile,
+  removeRuntimeFile,
+  resolveSettings,
+  writeRuntimeFile,
+  writeUiAddressFile,
+} from './config';
 import { formatVerdict, formatDecision, formatNhsaResponse } from './format';
 import { openAppWindow } from './open-browser';
 import { syncOffline, wireSync } from './sync-wiring';
@@ -187,32 +198,21 @@ async function runAgent(values: Record<string, unknown>): Promise<number> {
   for (const origin of config.allowOrigins ?? []) {
     if (new URL(origin).origin !== origin) throw new CliError(`--allow-origin 应是不带路径的来源, 如 http://his.example:8080 (收到 ${origin})`);
   }
-  const token = resolveToken(dataDir, config.token);
+  const settings = resolveSettings(dataDir, config);
   const agent = await Agent.start({
-    dataDir,
-    port: config.port ?? DEFAULT_PORT,
-    token,
-    allowOrigins: config.allowOrigins,
+    ...settings.agent,
     rulesFile: values.rules as string | undefined,
     uiDir: values['ui-dir'] as string | undefined,
-    retentionDays: config.retentionDays,
-    maxFrameBytes: config.maxFrameBytes,
-    nhsaPopup: config.nhsaPopup,
-    decisionTimeoutSeconds: config.decisionTimeoutSeconds,
-    expiredHardLimitDays: config.expiredHardLimitDays,
     log: (line) => console.log(`[${new Date().toISOString()}] ${line}`),
   });
-  const sync = wireSync(agent, {
-    servers: config.servers ?? [],
-    publicKeys: readPublicKeys(config.publicKeys ?? []),
-    intervalMinutes: config.syncIntervalMinutes,
-    reportUrl: config.reportUrl,
-  });
+  const sync = wireSync(agent, settings.sync());
+  writeRuntimeFile(dataDir, { pid: process.pid, port: agent.port, startedAt: agent.startedAt.toISOString() });
   console.log(`RxGate ${AGENT_VERSION} 已启动`);
   console.log(`  HIS WebSocket: ${agent.url}   HTTP: http://127.0.0.1:${agent.port}/v1/`);
   console.log(`  令牌文件: ${join(dataDir, 'token')}`);
   console.log(`  数据目录: ${dataDir}`);
-  console.log(`  界面: ${agent.uiUrl}`);
+  // The UI's address carries its token: written to an owner-only file, never to the console.
+  console.log(`  界面地址 (含界面令牌) 已写入: ${writeUiAddressFile(dataDir, agent.uiUrl)}`);
   if (!values['no-open']) {
     const opened = await openAppWindow(agent.uiUrl);
     if (!opened.opened) console.log(`  未能打开浏览器窗口 (${opened.reason}); 请手动打开上面的界面地址`);
@@ -225,6 +225,7 @@ async function runAgent(values: Record<string, unknown>): Promise<number> {
   console.log('正在停止…');
   await sync?.stop();
   await agent.stop();
+  removeRuntimeFile(dataDir);
   return 0;
 }
 
@@ -239,8 +240,10 @@ async function callAgent(
   const tokenFile = join(dataDir, 'token');
   const token = config.token ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
   if (!token) return null;
+  // The running agent says where it listens, whatever flags started it.
+  const agentPort = readRuntimeFile(dataDir)?.port ?? config.port ?? DEFAULT_PORT;
   try {
-    const response = await fetch(`http://127.0.0.1:${config.port ?? DEFAULT_PORT}${path}`, {
+    const response = await fetch(`http://127.0.0.1:${agentPort}${path}`, {
       method,
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -352,7 +355,7 @@ async function hisSim(values: Record<string, unknown>, positionals: string[]): P
   const message = (document.message && typeof document.message === 'object' ? document.message : document) as Record<string, unknown>;
   const dataDir = dataDirOf(values);
   const config = loadConfig(dataDir);
-  const targetPort = port(values.port, config.port ?? DEFAULT_PORT);
+  const targetPort = port(values.port, readRuntimeFile(dataDir)?.port ?? config.port ?? DEFAULT_PORT);
   const tokenFile = join(dataDir, 'token');
   const token = (values.token as string | undefined) ?? config.token ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
   if (!token) throw new CliError(`没有令牌: 请用 --token 指定, 或先在数据目录 ${dataDir} 中启动过代理`);

@@ -4,7 +4,7 @@
  * command-line flags. IT scripts rely on this order (cli.md).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -107,4 +107,93 @@ export function readPublicKeys(entries: string[]): string[] {
     if (!existsSync(entry)) throw new ConfigError(`找不到公钥文件: ${entry}`);
     return readFileSync(entry, 'utf8');
   });
+}
+
+/**
+ * What the agent and the sync client are started with, from merged configuration: the one
+ * place where each config key becomes an agent setting, for the headless agent and the
+ * desktop app alike (a test checks that every key of {@link ConfigFile} arrives).
+ */
+export interface ResolvedSettings {
+  agent: {
+    dataDir: string;
+    port: number;
+    token: string;
+    allowOrigins: string[];
+    retentionDays?: number;
+    maxFrameBytes?: number;
+    nhsaPopup?: boolean;
+    decisionTimeoutSeconds?: number;
+    expiredHardLimitDays?: number;
+  };
+  /**
+   * The sync settings, read on demand: a missing key file is a sync problem to show in the
+   * status, not a reason for the agent not to start.
+   */
+  sync: () => { servers: string[]; publicKeys: string[]; intervalMinutes?: number; reportUrl?: string };
+}
+
+export function resolveSettings(dataDir: string, config: ConfigFile): ResolvedSettings {
+  return {
+    agent: {
+      dataDir,
+      port: config.port ?? DEFAULT_PORT,
+      token: resolveToken(dataDir, config.token),
+      allowOrigins: config.allowOrigins ?? [],
+      retentionDays: config.retentionDays,
+      maxFrameBytes: config.maxFrameBytes,
+      nhsaPopup: config.nhsaPopup,
+      decisionTimeoutSeconds: config.decisionTimeoutSeconds,
+      expiredHardLimitDays: config.expiredHardLimitDays,
+    },
+    sync: () => ({
+      servers: config.servers ?? [],
+      publicKeys: readPublicKeys(config.publicKeys ?? []),
+      intervalMinutes: config.syncIntervalMinutes,
+      reportUrl: config.reportUrl,
+    }),
+  };
+}
+
+/**
+ * The running agent's address, written to the data folder when it starts listening and
+ * removed when it stops, so `rxgate status`, `sync` and `his-sim` find it whatever flags
+ * started it. Holds no secret: the token stays in its own owner-only file.
+ */
+export const RuntimeFile = z.object({ pid: z.number().int(), port: z.number().int().min(1).max(65535), startedAt: z.string() });
+export type RuntimeFile = z.infer<typeof RuntimeFile>;
+
+export function runtimeFilePath(dataDir: string): string {
+  return join(dataDir, 'agent.json');
+}
+
+export function writeRuntimeFile(dataDir: string, runtime: RuntimeFile): void {
+  const path = runtimeFilePath(dataDir);
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(runtime)}\n`, { mode: 0o600 });
+  renameSync(temporary, path);
+}
+
+export function removeRuntimeFile(dataDir: string, pid = process.pid): void {
+  const current = readRuntimeFile(dataDir);
+  if (current?.pid === pid) rmSync(runtimeFilePath(dataDir), { force: true });
+}
+
+/** The running agent's address, or null when none is recorded (or the file is unreadable). */
+export function readRuntimeFile(dataDir: string): RuntimeFile | null {
+  try {
+    return RuntimeFile.parse(JSON.parse(readFileSync(runtimeFilePath(dataDir), 'utf8')));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Where the UI's address (it carries the UI token) is written for the person who started
+ * the agent: an owner-only file, because standard output ends up in service logs.
+ */
+export function writeUiAddressFile(dataDir: string, url: string): string {
+  const path = join(dataDir, 'ui-address.txt');
+  writeFileSync(path, `${url}\n`, { mode: 0o600 });
+  return path;
 }

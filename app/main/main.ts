@@ -19,6 +19,7 @@ import {
   Menu,
   nativeImage,
   protocol,
+  safeStorage,
   screen,
   session,
   Tray,
@@ -27,7 +28,9 @@ import {
   type NativeImage,
   type Session,
 } from 'electron';
+import type { SecretSealer } from '../../rules-cache/key-file';
 import { startAgent, type Agent } from '../core/agent';
+import { writeRuntimeFile } from '../core/config';
 import type { PendingView, StatusView } from '../core/protocol/ui';
 import { wireSync } from '../core/sync-wiring';
 import { desktopAgentSettings, logFilePath } from './agent-options';
@@ -118,7 +121,8 @@ async function boot(): Promise<void> {
   registerRendererProtocol();
 
   const settings = desktopAgentSettings({ dataDir, uiDir: rendererDir, log });
-  agent = await startAgent(settings.agent);
+  agent = await startAgent({ ...settings.agent, sealer: osKeySealer() });
+  writeRuntimeFile(dataDir, { pid: process.pid, port: agent.port, startedAt: agent.startedAt.toISOString() });
   // A sync set-up problem (bad key file, unreachable share) must not stop the checks: the
   // rules already loaded keep working, and the status window says what went wrong.
   try {
@@ -142,6 +146,20 @@ async function boot(): Promise<void> {
   const pending = await agent.bridge.getPending();
   if (pending.length > 0) onPending(pending);
   else if (!startedHidden && !app.isPackaged) showStatusWindow();
+}
+
+/**
+ * Seals the install's key file with the OS key store (DPAPI, Keychain, libsecret) where one is
+ * available, so a copy of the data folder alone does not carry the key. A key file created
+ * unsealed (by the headless agent) stays readable as it is.
+ */
+function osKeySealer(): SecretSealer | undefined {
+  if (!safeStorage.isEncryptionAvailable()) return undefined;
+  return {
+    name: 'electron-safeStorage',
+    seal: (secret) => safeStorage.encryptString(secret.toString('base64')),
+    unseal: (sealed) => Buffer.from(safeStorage.decryptString(sealed), 'base64'),
+  };
 }
 
 /** Session-wide defences: no permissions, no network from the pages, our scheme only. */
