@@ -11,7 +11,7 @@
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { contentSecurityPolicy } from '../app/main/security';
+import { contentSecurityPolicy } from '../app/core/ui-assets';
 
 const root = resolve(__dirname, '..');
 

@@ -1,6 +1,7 @@
 /**
- * Writes docs/schemas/*.schema.json from the zod schemas the agent validates with, so the
- * published reference is generated, not hand-kept. `--check` fails when docs are stale.
+ * Writes docs/schemas/*.schema.json from the zod schemas the agent validates with, and the
+ * error-code table of docs/protocol.md from the one table in the code, so the published
+ * reference is generated, not hand-kept. `--check` fails when docs are stale.
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { Ack, Cancel, Check, Commit, Decision, ErrorReply, StatusRequest, Verdic
 import { Nhsa3101, Nhsa3103, NhsaResponse } from '../app/core/protocol/nhsa';
 import { StatusReply } from '../app/core/protocol/ui';
 import { Rule } from '../rules-cache/model';
+import { errorCodeTable } from '../app/core/protocol/error-codes';
 
 const schemas: Record<string, { schema: z.ZodType; io: 'input' | 'output'; title: string }> = {
   check: { schema: Check, io: 'input', title: 'check (HIS → agent)' },
@@ -38,6 +40,18 @@ export function renderSchemas(): Record<string, string> {
   return files;
 }
 
+const PROTOCOL_DOC = join(__dirname, '..', 'docs', 'protocol.md');
+const TABLE_START = '<!-- error-codes:start (generated from app/core/protocol/error-codes.ts by npm run schemas) -->';
+const TABLE_END = '<!-- error-codes:end -->';
+
+/** docs/protocol.md with its error-code table regenerated. */
+export function renderProtocolDoc(current = readFileSync(PROTOCOL_DOC, 'utf8')): string {
+  const start = current.indexOf(TABLE_START);
+  const end = current.indexOf(TABLE_END);
+  if (start < 0 || end < start) throw new Error('docs/protocol.md has lost its error-code markers');
+  return `${current.slice(0, start + TABLE_START.length)}\n${errorCodeTable()}\n${current.slice(end)}`;
+}
+
 if (require.main === module) {
   const directory = join(__dirname, '..', 'docs', 'schemas');
   const check = process.argv.includes('--check');
@@ -51,5 +65,12 @@ if (require.main === module) {
       }
     } else writeFileSync(path, text);
   }
+  const protocolDoc = renderProtocolDoc();
+  if (check) {
+    if (readFileSync(PROTOCOL_DOC, 'utf8') !== protocolDoc) {
+      console.error('stale: docs/protocol.md (error codes)');
+      stale += 1;
+    }
+  } else writeFileSync(PROTOCOL_DOC, protocolDoc);
   if (stale) process.exit(1);
 }

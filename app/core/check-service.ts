@@ -282,12 +282,12 @@ export class CheckService {
   /** Long-poll support: resolves with the decision, or null when `waitMs` passes first. */
   waitForDecision(id: string, waitMs: number): Promise<Decision | null> {
     const held = this.held.get(id);
-    if (!held) return Promise.reject(new ProtocolError('unknown_check', `没有这个检查: ${id}`, undefined, 404));
+    if (!held) return Promise.reject(new ProtocolError('unknown_check', `没有这个检查: ${id}`, undefined));
     if (held.decision) return Promise.resolve(held.decision);
-    if (held.cancelled) return Promise.reject(new ProtocolError('cancelled', `检查已取消: ${id}`, undefined, 410));
-    if (held.timedOut) return Promise.reject(new ProtocolError('decision_timeout', '医生未在规定时间内处理提醒', undefined, 408));
+    if (held.cancelled) return Promise.reject(new ProtocolError('cancelled', `检查已取消: ${id}`, undefined));
+    if (held.timedOut) return Promise.reject(new ProtocolError('decision_timeout', '医生未在规定时间内处理提醒', undefined));
     if (held.committed) return Promise.reject(committedWithoutDecision(id));
-    if (!held.pending) return Promise.reject(new ProtocolError('no_decision', `该检查不需要医生处理 (结果 ${held.verdict.result})`, undefined, 409));
+    if (!held.pending) return Promise.reject(new ProtocolError('no_decision', `该检查不需要医生处理 (结果 ${held.verdict.result})`, undefined));
     return new Promise((resolve, reject) => {
       const set = this.waiters.get(id) ?? new Set();
       const timer = setTimeout(() => {
@@ -300,8 +300,8 @@ export class CheckService {
         clearTimeout(timer);
         const current = this.held.get(id) ?? held;
         if (decision) resolve(decision);
-        else if (current.cancelled) reject(new ProtocolError('cancelled', `检查已取消: ${id}`, undefined, 410));
-        else if (current.timedOut) reject(new ProtocolError('decision_timeout', '医生未在规定时间内处理提醒', undefined, 408));
+        else if (current.cancelled) reject(new ProtocolError('cancelled', `检查已取消: ${id}`, undefined));
+        else if (current.timedOut) reject(new ProtocolError('decision_timeout', '医生未在规定时间内处理提醒', undefined));
         else if (current.committed) reject(committedWithoutDecision(id));
         else resolve(null);
       };
@@ -321,7 +321,7 @@ export class CheckService {
     const parsed = Cancel.safeParse(raw);
     if (!parsed.success) throw ProtocolError.fromZod(parsed.error, idOf(raw));
     const held = this.held.get(parsed.data.id);
-    if (!held) throw new ProtocolError('unknown_check', `没有这个检查: ${parsed.data.id}`, '$.id', 404);
+    if (!held) throw new ProtocolError('unknown_check', `没有这个检查: ${parsed.data.id}`, '$.id');
     const closed = held.pending;
     this.writer.audit({ type: 'cancel', checkId: held.check.id, patientId: held.check.patient.id, data: { wasPending: closed } });
     held.cancelled = true;
@@ -338,9 +338,9 @@ export class CheckService {
     const parsed = Commit.safeParse(raw);
     if (!parsed.success) throw ProtocolError.fromZod(parsed.error, idOf(raw));
     const held = this.held.get(parsed.data.id);
-    if (!held) throw new ProtocolError('unknown_check', `没有这个检查 (可能已超过保留时间或代理已重启): ${parsed.data.id}`, '$.id', 404);
+    if (!held) throw new ProtocolError('unknown_check', `没有这个检查 (可能已超过保留时间或代理已重启): ${parsed.data.id}`, '$.id');
     if (held.decision?.outcome === 'revise') {
-      throw new ProtocolError('revised', `医生已选择返回修改, 请重新检查后再提交: ${parsed.data.id}`, '$.id', 409);
+      throw new ProtocolError('revised', `医生已选择返回修改, 请重新检查后再提交: ${parsed.data.id}`, '$.id');
     }
     const wasPending = held.pending;
     const actions = new Map((held.resolved?.lines ?? []).map((entry) => [entry.line, entry.action]));
@@ -498,7 +498,7 @@ export function historySince(visitDate: string): string {
 }
 
 function committedWithoutDecision(id: string): ProtocolError {
-  return new ProtocolError('committed', `医嘱已提交, 该检查没有医生的处理结果: ${id}`, undefined, 409);
+  return new ProtocolError('committed', `医嘱已提交, 该检查没有医生的处理结果: ${id}`, undefined);
 }
 
 function idOf(raw: unknown): string | undefined {

@@ -25,6 +25,8 @@ import { openAppWindow } from './open-browser';
 import { syncOffline, wireSync } from './sync-wiring';
 import { importRules } from './rules-import';
 import { CliError } from './cli-error';
+import { auditVerify } from './audit-command';
+import type { IntegrityStatus } from './protocol/ui';
 import { rulesBuild, rulesKeygen, rulesPublish } from './rules-commands';
 import { AGENT_VERSION } from './version';
 import { join } from 'node:path';
@@ -101,6 +103,12 @@ const commands: Record<string, Command> = {
     summary: '立即同步规则',
     options: { ...dataDirOption },
     run: syncCommand,
+  },
+  'audit verify': {
+    usage: 'rxgate audit verify [--data-dir DIR] [--json]',
+    summary: '校验本机审计记录链 (密钥、锚点), 打印链头; 完整时退出码 0, 否则 1',
+    options: { ...dataDirOption, json: { type: 'boolean' } },
+    run: (values) => auditVerify(values, dataDirOf(values)),
   },
   'his-sim': {
     usage: 'rxgate his-sim FILE [--port N] [--token T] [--data-dir DIR] [--http] [--json] [--wait SECONDS] [--commit]',
@@ -322,6 +330,16 @@ async function status(values: Record<string, unknown>): Promise<number> {
     if (sync.lastSuccessAt) console.log(`  上次成功: ${String(sync.lastSuccessAt)}`);
     if (sync.nextAttemptAt) console.log(`  下次尝试: ${String(sync.nextAttemptAt)}`);
   } else console.log('同步: 未配置规则服务器');
+  const integrity = view.integrity as IntegrityStatus | undefined;
+  if (integrity) {
+    if (integrity.ok) {
+      const head = integrity.audit.head ? ` 链头第 ${integrity.audit.head.seq} 条` : '';
+      console.log(`数据完整性: 正常 (审计记录${integrity.audit.state === 'verified' ? '已校验' : '校验中'}${head})`);
+    } else {
+      console.log('数据完整性: ⚠ 有问题');
+      for (const problem of integrity.problems) console.log(`  - ${problem}`);
+    }
+  }
   return 0;
 }
 

@@ -5,10 +5,11 @@
  * arrives.
  */
 import type { Action, DoctorChoice, Finding } from './protocol/messages';
+import type { ErrorCode } from './protocol/error-codes';
 
 export class ChoiceError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly path?: string,
   ) {

@@ -3,7 +3,9 @@
  * tests run in Node: where the UI is loaded from, which URLs count as ours, the Content
  * Security Policy, and which files the `rxgate://` scheme may serve.
  */
-import { isAbsolute, normalize, relative, resolve, sep } from 'node:path';
+import { resolveUiAsset, uiResponseHeaders } from '../core/ui-assets';
+
+export { contentSecurityPolicy, contentTypeFor } from '../core/ui-assets';
 
 /** The privileged scheme the windows load the built renderer from: `rxgate://ui/index.html`. */
 export const rendererScheme = 'rxgate';
@@ -39,30 +41,6 @@ export function isTrustedRendererUrl(url: string | null | undefined): boolean {
 }
 
 /**
- * The renderer's Content Security Policy. Only our own bundle runs; nothing is fetched from
- * the network (no CDN, no fonts). In a browser window the page must reach the agent's UI
- * WebSocket on loopback; in Electron the page talks through the preload, so it may connect
- * nowhere. Inline styles set through React's `style` property use the CSSOM, which
- * `style-src 'self'` allows, so no 'unsafe-inline' is needed.
- */
-export function contentSecurityPolicy(target: 'electron' | 'browser'): string {
-  const directives: Array<[string, string]> = [
-    ['default-src', "'none'"],
-    ['script-src', "'self'"],
-    ['style-src', "'self'"],
-    ['img-src', "'self' data:"],
-    ['font-src', "'self'"],
-    ['connect-src', target === 'browser' ? "'self' ws://127.0.0.1:* ws://localhost:*" : "'none'"],
-    ['base-uri', "'none'"],
-    ['form-action', "'none'"],
-    ['object-src', "'none'"],
-  ];
-  // frame-ancestors is ignored (with a console warning) in a <meta> tag, so only the header has it.
-  if (target === 'electron') directives.push(['frame-ancestors', "'none'"]);
-  return directives.map(([name, value]) => `${name} ${value}`).join('; ');
-}
-
-/**
  * The file the `rxgate://ui/…` request asks for inside the built renderer folder, or null for
  * anything outside it (`..`, encoded separators, another host). `/` is the index page.
  */
@@ -74,45 +52,15 @@ export function resolveRendererAsset(requestUrl: string, rootDir: string): strin
     return null;
   }
   if (parsed.protocol !== `${rendererScheme}:` || parsed.hostname !== rendererHost) return null;
-  let pathname: string;
-  try {
-    pathname = decodeURIComponent(parsed.pathname);
-  } catch {
-    return null;
-  }
-  if (pathname.includes('\0') || pathname.includes('\\')) return null;
-  const relativePath = pathname === '/' || pathname === '' ? 'index.html' : pathname.replace(/^\/+/, '');
-  const root = resolve(rootDir);
-  const file = resolve(root, normalize(relativePath));
-  const inside = relative(root, file);
-  if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) return null;
-  return file;
+  return resolveUiAsset(parsed.pathname, rootDir);
 }
 
-/** Content types for what the renderer build produces; anything else is served as bytes. */
-export function contentTypeFor(file: string): string {
-  const extension = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
-  const types: Record<string, string> = {
-    html: 'text/html; charset=utf-8',
-    js: 'text/javascript; charset=utf-8',
-    css: 'text/css; charset=utf-8',
-    svg: 'image/svg+xml',
-    png: 'image/png',
-    json: 'application/json; charset=utf-8',
-    map: 'application/json; charset=utf-8',
-  };
-  return types[extension] ?? 'application/octet-stream';
-}
-
-/** Response headers for every renderer file served to an Electron window. */
+/** Headers for a UI file served to the Electron windows. */
 export function rendererResponseHeaders(file: string): Record<string, string> {
-  return {
-    'Content-Type': contentTypeFor(file),
-    'Content-Security-Policy': contentSecurityPolicy('electron'),
-    'X-Content-Type-Options': 'nosniff',
-    'Cache-Control': 'no-store',
-  };
+  return uiResponseHeaders(file, 'electron');
 }
+
+
 
 /**
  * The renderer never needs a permission (camera, notifications, clipboard, geolocation...), so

@@ -56,6 +56,16 @@ export function StatusWindow({ onOpenPopup }: { onOpenPopup?: () => void }) {
           <LevelIcon level={health.severity === 'alarm' ? 'block' : 'warn'} /> {health.text}
         </p>
       ) : null}
+      {!status.integrity.ok ? (
+        <div className="banner banner--alarm" role="alert" data-testid="integrity-banner">
+          <LevelIcon level="block" /> 本机数据完整性有问题, 请通知信息科:
+          <ul>
+            {status.integrity.problems.map((problem) => (
+              <li key={problem}>{problem}</li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
       {status.pendingCount > 0 && onOpenPopup ? (
         <p className="banner banner--notice">
           有 {status.pendingCount} 张处方等待处理{' '}

@@ -4,6 +4,7 @@
  * reference cannot drift from what the agent accepts.
  */
 import { z } from 'zod';
+import { ERROR_CODE_NAMES } from './error-codes';
 import { Level, VisitType, normalizeCode } from '../../../rules-cache/model';
 
 const Id = z.string().min(1).max(128);
@@ -182,9 +183,13 @@ export const StatusRequest = z.object({ type: z.literal('status'), id: Id.option
 export const ErrorReply = z.object({
   type: z.literal('error'),
   id: z.string().optional(),
-  code: z.string(),
+  /** docs/protocol.md section 7 says what each means (generated from error-codes.ts). */
+  code: z.enum(ERROR_CODE_NAMES),
   message: z.string(),
+  /** JSON path of the (first) bad field. */
   path: z.string().optional(),
+  /** Every schema problem of an `invalid` request, when there is more than one. */
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
 export type ErrorReply = z.infer<typeof ErrorReply>;
 

@@ -8,14 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { extname, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { AgentSurface } from '../surface';
 import type { Decision, ErrorReply } from '../protocol/messages';
-import { ProtocolError } from '../protocol/errors';
+import { ProtocolError, errorReply } from '../protocol/errors';
 import { nhsaError } from '../protocol/nhsa';
 import { UiRequest, dispatchUiRequest, type ClientView, type UiEvent } from '../protocol/ui';
 import { appRoot } from '../paths';
+import { resolveUiAsset, uiResponseHeaders } from '../ui-assets';
 import { authorizeHis, authorizeUi, isLoopbackHost, type AuthSettings } from './auth';
 
 export interface ServerOptions {
@@ -50,16 +51,6 @@ const MALFORMED_CODES = new Set(['bad_json', 'bad_frame', 'too_large', 'invalid'
 /** An HTTP client not heard from for this long is no longer listed as connected. */
 const HTTP_CLIENT_IDLE_MS = 10 * 60_000;
 
-const contentTypes: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-};
 
 export class LocalServer {
   private readonly http: Server;
@@ -92,7 +83,7 @@ export class LocalServer {
     this.http = createServer((request, response) => {
       this.route(request, response).catch((error: unknown) => {
         this.options.log(`HTTP 处理出错: ${(error as Error).stack ?? String(error)}`);
-        if (!response.headersSent) sendJson(response, 500, { type: 'error', code: 'internal', message: '内部错误' });
+        if (!response.headersSent) sendJson(response, 500, errorReply('internal', '内部错误'));
         else response.end();
       });
     });
@@ -173,7 +164,7 @@ export class LocalServer {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const refuse = (status: number, reason: string) => {
       this.options.log(`拒绝连接 ${url.pathname}: ${reason}`);
-      const body = JSON.stringify({ type: 'error', code: status === 401 ? 'unauthorized' : status === 404 ? 'not_found' : 'forbidden', message: reason });
+      const body = JSON.stringify(errorReply(status === 401 ? 'unauthorized' : status === 404 ? 'not_found' : 'forbidden', reason));
       socket.end(
         `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Forbidden'}\r\n` +
           `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
@@ -354,12 +345,12 @@ export class LocalServer {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     // DNS-rebinding defence: a page on evil.example resolved to 127.0.0.1 still sends its own Host.
     if (!isLoopbackHost(request.headers.host)) {
-      return sendJson(response, 403, { type: 'error', code: 'forbidden', message: 'Host 必须是本机地址 (127.0.0.1 / localhost)' });
+      return sendJson(response, 403, errorReply('forbidden', 'Host 必须是本机地址 (127.0.0.1 / localhost)'));
     }
     if (path === '/' || path === '/ui' || path.startsWith('/ui/')) return this.serveUi(request, response, url.pathname);
 
     const isApi = path.startsWith('/v1/') || path === '/nhsa' || path.startsWith('/nhsa/');
-    if (!isApi) return sendJson(response, 404, { type: 'error', code: 'not_found', message: `没有这个地址: ${path}` });
+    if (!isApi) return sendJson(response, 404, errorReply('not_found', `没有这个地址: ${path}`));
     const auth = authorizeHis(request, url, this.auth, { allowQueryToken: false });
     const origin = request.headers.origin;
     if (origin && auth.ok) {
@@ -367,8 +358,8 @@ export class LocalServer {
       response.setHeader('Vary', 'Origin');
     }
     if (request.method === 'OPTIONS') {
-      if (!origin) return sendJson(response, 400, { type: 'error', code: 'bad_request', message: '预检请求 (OPTIONS) 须带 Origin 头' });
-      if (!auth.ok) return sendJson(response, 403, { type: 'error', code: 'forbidden', message: auth.reason });
+      if (!origin) return sendJson(response, 400, errorReply('bad_request', '预检请求 (OPTIONS) 须带 Origin 头'));
+      if (!auth.ok) return sendJson(response, 403, errorReply('forbidden', auth.reason));
       response.writeHead(204, {
         'Access-Control-Allow-Origin': origin ?? '',
         'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
@@ -379,7 +370,7 @@ export class LocalServer {
       return void response.end();
     }
     if (!auth.ok) {
-      return sendJson(response, auth.status, { type: 'error', code: auth.status === 401 ? 'unauthorized' : 'forbidden', message: auth.reason });
+      return sendJson(response, auth.status, errorReply(auth.status === 401 ? 'unauthorized' : 'forbidden', auth.reason));
     }
     const client = this.trackHttpClient(origin);
     try {
@@ -437,7 +428,7 @@ export class LocalServer {
       '/v1/sync': { method: 'POST', run: async () => ({ type: 'sync', result: await this.agent.syncNow(), status: this.agent.status().sync }) },
     };
     const route = routes[path];
-    if (!route) return sendJson(response, 404, { type: 'error', code: 'not_found', message: `没有这个地址: ${path}` });
+    if (!route) return sendJson(response, 404, errorReply('not_found', `没有这个地址: ${path}`));
     if (method !== route.method) return methodNotAllowed(response, route.method);
     let body: Record<string, unknown> = {};
     if (method === 'POST') {
@@ -526,33 +517,15 @@ export class LocalServer {
       response.writeHead(302, { Location: '/ui/' });
       return void response.end();
     }
-    let relative: string;
-    try {
-      relative = decodeURIComponent(pathname.slice('/ui/'.length)) || 'index.html';
-    } catch {
-      return sendJson(response, 400, { type: 'error', code: 'bad_request', message: '无效的路径' });
-    }
-    const root = normalize(this.uiDir + sep);
-    const file = normalize(join(root, relative));
-    if (!file.startsWith(root)) return sendJson(response, 403, { type: 'error', code: 'forbidden', message: '无效的路径' });
+    const file = resolveUiAsset(pathname.slice('/ui'.length), this.uiDir);
+    if (!file) return sendJson(response, 400, errorReply('bad_request', '无效的路径'));
     if (!existsSync(file) || !statSync(file).isFile()) {
-      const missing = !existsSync(join(root, 'index.html'));
-      return sendJson(response, missing ? 503 : 404, {
-        type: 'error',
-        code: missing ? 'ui_not_built' : 'not_found',
-        message: missing ? `界面尚未构建 (${this.uiDir}): 请先运行 npm run build` : `没有这个文件: ${relative}`,
-      });
+      const missing = !existsSync(join(this.uiDir, 'index.html'));
+      return missing
+        ? sendJson(response, 503, errorReply('ui_not_built', `界面尚未构建 (${this.uiDir}): 请先运行 npm run build`))
+        : sendJson(response, 404, errorReply('not_found', `没有这个文件: ${pathname}`));
     }
-    response.writeHead(200, {
-      'Content-Type': contentTypes[extname(file)] ?? 'application/octet-stream',
-      'Cache-Control': 'no-cache',
-      'X-Content-Type-Options': 'nosniff',
-      'X-Frame-Options': 'DENY',
-      'Referrer-Policy': 'no-referrer',
-      'Content-Security-Policy':
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
-        `connect-src 'self' ws://127.0.0.1:${this.boundPort} ws://localhost:${this.boundPort}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
-    });
+    response.writeHead(200, uiResponseHeaders(file, 'browser'));
     response.end(request.method === 'HEAD' ? undefined : readFileSync(file));
   }
 }
@@ -570,7 +543,7 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
 
 function methodNotAllowed(response: ServerResponse, allowed: string): void {
   response.setHeader('Allow', allowed);
-  sendJson(response, 405, { type: 'error', code: 'method_not_allowed', message: `只支持 ${allowed}` });
+  sendJson(response, 405, errorReply('method_not_allowed', `只支持 ${allowed}`));
 }
 
 function stringOf(value: unknown): string | undefined {
@@ -581,6 +554,6 @@ function stringOf(value: unknown): string | undefined {
 function toProtocolError(error: unknown, log: (line: string) => void): ProtocolError {
   if (error instanceof ProtocolError) return error;
   log(`内部错误: ${(error as Error).stack ?? String(error)}`);
-  return new ProtocolError('internal', '内部错误, 请查看代理日志', undefined, 500);
+  return new ProtocolError('internal', '内部错误, 请查看代理日志', undefined);
 }
 
