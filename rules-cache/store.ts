@@ -148,6 +148,13 @@ export interface SqliteStore extends Store {
   startAuditVerification(fromAnchor: boolean): AuditCursor | AuditVerification;
   /** Verifies up to `limit` more records; `done` with the result once the chain's end is reached. */
   continueAuditVerification(cursor: AuditCursor, limit: number): { done: false; cursor: AuditCursor } | { done: true; result: AuditVerification };
+  /**
+   * Compares the ledger with the audit trail: every order whose `commit` record (the latest for
+   * that check and patient) is still within retention must still have the rows it recorded. A
+   * patient's history deleted behind the agent's back shows up here. Returns how many orders
+   * were compared and the first one found short.
+   */
+  verifyLedger(): { checked: number; missing: number; first?: { seq: number; checkId: string } };
   /** Purges at most `limit` audit records older than the retention period (oldest first), recording the purge in the chain; returns how many. */
   purgeExpiredAuditBatch(limit: number): number;
   /** False once `close()` ran: timers that outlive the agent check it before touching the file. */
@@ -396,6 +403,11 @@ function prepareStatements(database: Database.Database) {
       'SELECT max(seq) FROM (SELECT seq FROM audit WHERE at < ? ORDER BY seq LIMIT ?)',
     ).pluck(),
     deleteAuditThrough: prepare<[number]>('DELETE FROM audit WHERE seq <= ?'),
+    commitRecords: prepare<[number, number], { seq: number; check_id: string; patient_key: string; recorded: number | null; visit_date: string | null }>(
+      `SELECT seq, check_id, patient_key, json_extract(data, '$.recorded') AS recorded, json_extract(data, '$.visitDate') AS visit_date
+       FROM audit WHERE type = 'commit' AND seq > ? AND check_id IS NOT NULL AND patient_key IS NOT NULL ORDER BY seq LIMIT ?`,
+    ),
+    ledgerRowsOfOrder: prepare<[string, string], number>('SELECT count(*) FROM ledger WHERE patient_key = ? AND check_id = ?').pluck(),
     insertAudit: prepare<[number, string, string, string | null, string | null, string, string, string]>(
       `INSERT INTO audit (seq, at, type, check_id, patient_key, data, prev_hash, hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -923,6 +935,29 @@ class SqliteRuleStore implements SqliteStore {
       return { done: true, result: { ok: false, count, brokenAt: head.seq + 1, reason: `审计记录被截断: 锚点在第 ${cursor.anchor.seq} 条, 现在只到第 ${head.seq} 条` } };
     }
     return { done: true, result: head.seq > 0 ? { ok: true, count, head } : { ok: true, count } };
+  }
+
+  verifyLedger(): { checked: number; missing: number; first?: { seq: number; checkId: string } } {
+    const cutoff = this.retentionCutoff();
+    // The latest commit record of each order: a re-commit replaces the rows of the one before.
+    const latest = new Map<string, { seq: number; checkId: string; patientKey: string; recorded: number }>();
+    for (let after = 0; ; ) {
+      const page = this.statements.commitRecords.all(after, 5000);
+      for (const row of page) {
+        after = row.seq;
+        if (row.visit_date === null || typeof row.recorded !== 'number' || row.visit_date < cutoff) continue;
+        latest.set(`${row.patient_key}\u0000${row.check_id}`, { seq: row.seq, checkId: row.check_id, patientKey: row.patient_key, recorded: row.recorded });
+      }
+      if (page.length < 5000) break;
+    }
+    let missing = 0;
+    let first: { seq: number; checkId: string } | undefined;
+    for (const order of latest.values()) {
+      if (this.statements.ledgerRowsOfOrder.get(order.patientKey, order.checkId)! >= order.recorded) continue;
+      missing += 1;
+      if (!first || order.seq < first.seq) first = { seq: order.seq, checkId: order.checkId };
+    }
+    return first ? { checked: latest.size, missing, first } : { checked: latest.size, missing };
   }
 
   purgeExpiredAuditBatch(limit: number): number {

@@ -373,7 +373,8 @@ export class CheckService {
       type: 'commit',
       checkId: held.check.id,
       patientId: held.check.patient.id,
-      data: { recorded: ledgerItems.length, replacedItems: parsed.data.items !== undefined },
+      // The visit date says until when retention keeps these rows: the ledger check compares them.
+      data: { recorded: ledgerItems.length, replacedItems: parsed.data.items !== undefined, visitDate: visit.date },
     });
     held.committed = true;
     if (held.pending) this.dropPending(held, true);

@@ -17,6 +17,7 @@ export class AuditIntegrity {
   readonly events = new TypedEvents<{ changed: [] }>();
   private atStart: AuditVerification | null = null;
   private full: AuditVerification | null = null;
+  private ledgerProblem: string | null = null;
   private fullVerifiedAt: string | undefined;
   private stopped = false;
 
@@ -70,7 +71,22 @@ export class AuditIntegrity {
     this.full = result;
     this.fullVerifiedAt = new Date().toISOString();
     if (!result.ok && (this.atStart?.ok ?? true)) this.report(result);
+    this.checkLedger();
     this.events.emit('changed');
+  }
+
+  /** Every committed order still within retention must still be in the ledger. */
+  private checkLedger(): void {
+    if (this.stopped || !this.store.isOpen()) return;
+    const ledger = this.store.verifyLedger();
+    if (ledger.missing === 0) return;
+    this.ledgerProblem = `处方台账少了 ${ledger.missing} 张已提交处方的记录 (共核对 ${ledger.checked} 张; 最早一张见审计记录第 ${ledger.first!.seq} 条): 台账在 RxGate 之外被删改过`;
+    this.log(this.ledgerProblem);
+    try {
+      this.store.appendAudit({ type: 'ledger.broken', data: { missing: ledger.missing, checked: ledger.checked, firstSeq: ledger.first!.seq } });
+    } catch (error) {
+      this.log(`无法记录台账核对结果: ${(error as Error).message}`);
+    }
   }
 
   private report(result: Extract<AuditVerification, { ok: false }>): void {
@@ -86,9 +102,10 @@ export class AuditIntegrity {
   /** For the status window, `rxgate status` and the hub: problems in words, and the chain head. */
   status(ruleProblems: readonly string[]): IntegrityStatus {
     const problems = [...ruleProblems];
-    for (const result of [this.atStart, this.full]) {
-      if (result && !result.ok && !problems.includes(result.reason)) problems.push(`审计记录: ${result.reason}`);
-    }
+    // The start-up check's finding is the first; the full walk would repeat it in other words.
+    const audit = this.atStart && !this.atStart.ok ? this.atStart : this.full;
+    if (audit && !audit.ok) problems.push(`审计记录: ${audit.reason}`);
+    if (this.ledgerProblem) problems.push(this.ledgerProblem);
     const head = this.store.isOpen() ? this.store.auditHead() : null;
     return {
       ok: problems.length === 0,
