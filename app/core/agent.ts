@@ -8,7 +8,6 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { z } from 'zod';
 import { compileRules, compileRulesSliced, type CompiledRules } from '../../rules-cache/compile';
 import { parseRuleLibraryDocument, type RuleLibrary } from '../../rules-cache/model';
 import { openStore, versionToBeat, type SqliteStore } from '../../rules-cache/store';
@@ -25,9 +24,9 @@ import {
   type Result,
   type Verdict,
 } from './protocol/messages';
-import { Nhsa3101, Nhsa3103, checkFromNhsa, nhsaResponse, parseJudgementId } from './protocol/nhsa';
 import type { AgentBridge, PendingView, RecentCheck, RulesStatus, StatusView, SyncStatus } from './protocol/ui';
-import { ProtocolError, issuePath } from './protocol/errors';
+import { ProtocolError } from './protocol/errors';
+import { NhsaService, type FeedbackDecision, type NhsaCore } from './nhsa-service';
 import { appRoot } from './paths';
 import { LocalServer } from './transport/server';
 import { AGENT_VERSION } from './version';
@@ -45,6 +44,12 @@ export interface AgentOptions {
   retentionDays?: number;
   maxFrameBytes?: number;
   nhsaPopup?: boolean;
+  /** `/nhsa…` authentication (protocol.md "Drop-in national interface"); default `token`. */
+  nhsaAuth?: 'token' | 'loopback';
+  /** Headers besides `Authorization: Bearer` that may carry the token on `/nhsa…` (e.g. `apikey`). */
+  nhsaTokenHeaders?: string[];
+  /** Add RxGate's own top-level fields to national replies. */
+  nhsaExtraFields?: boolean;
   decisionTimeoutSeconds?: number;
   /** Days past its expiry after which a library no longer checks (default 30). */
   expiredHardLimitDays?: number;
@@ -110,6 +115,7 @@ export class Agent extends EventEmitter {
   ) {
     super();
     this.uiToken = randomToken();
+    this.nhsa = new NhsaService(this.nhsaCore(), { popup: options.nhsaPopup, extraFields: options.nhsaExtraFields });
   }
 
   /** Opens the store, loads rules, and starts listening. */
@@ -131,6 +137,7 @@ export class Agent extends EventEmitter {
         uiDir: options.uiDir,
         maxFrameBytes: options.maxFrameBytes ?? 1024 * 1024,
         heartbeatMs: options.heartbeatMs,
+        nhsa: { auth: options.nhsaAuth ?? 'token', tokenHeaders: options.nhsaTokenHeaders ?? [] },
         log: (line) => agent.log(line),
       });
       await agent.server.listen();
@@ -470,59 +477,18 @@ export class Agent extends EventEmitter {
     }
   }
 
-  /** A 3101/3102 request: map, check, answer in the national envelope. */
-  nhsaCheck(raw: unknown, connectionId?: string): Record<string, unknown> {
-    const request = Nhsa3101.safeParse(raw);
-    if (!request.success) throw ProtocolError.fromZod(request.error, undefined);
-    const mapped = checkFromNhsa(request.data, `nhsa-${randomToken().slice(0, 12)}`, this.options.nhsaPopup ? 'popup' : 'none');
-    const check = Check.safeParse(mapped);
-    if (!check.success) {
-      throw new ProtocolError('invalid', describeNhsaIssue(check.error), issuePath(check.error.issues[0]!.path));
-    }
-    const verdict = this.runCheck(check.data, 'nhsa', connectionId);
-    return nhsaResponse(request.data, check.data, verdict, this.now());
-  }
+  /** The national interface (9001/3101/3102/3103) over this core. */
+  readonly nhsa: NhsaService;
 
-  /** 3103 feedback: what the doctor did about each warning, recorded as the decision. */
-  nhsaFeedback(raw: unknown): Record<string, unknown> {
-    const feedback = Nhsa3103.safeParse(raw);
-    if (!feedback.success) throw ProtocolError.fromZod(feedback.error, undefined);
-    const byCheck = new Map<string, Array<{ findingId: string; way: string; reason?: string }>>();
-    feedback.data.input.data.warns.forEach((warn, index) => {
-      const parsed = parseJudgementId(warn.warn_rslt_id);
-      if (!parsed || !this.held.has(parsed.checkId)) {
-        throw new ProtocolError('unknown_check', `找不到对应的检查结果: ${warn.warn_rslt_id}`, `$.input.data.warns[${index}].warn_rslt_id`);
-      }
-      const list = byCheck.get(parsed.checkId) ?? [];
-      list.push({ findingId: parsed.findingId, way: warn.dspo_way, reason: warn.dspo_way_rea });
-      byCheck.set(parsed.checkId, list);
-    });
-    // Every check's feedback is validated before any is recorded: one message, all or nothing.
-    const accepted: Array<{ held: HeldCheck; choice: DoctorChoice }> = [];
-    for (const [checkId, warns] of byCheck) {
-      const held = this.held.get(checkId)!;
-      const revise = warns.some((warn) => warn.way === '2');
-      const choice: DoctorChoice = {
-        id: checkId,
-        outcome: revise ? 'revise' : 'proceed',
-        lines: [],
-        reasons: warns.filter((warn) => warn.reason).map((warn) => ({ findingId: warn.findingId, reason: warn.reason! })),
-      };
-      try {
-        resolveChoice(held.verdict.findings, choice);
-      } catch (error) {
-        if (error instanceof ChoiceError) throw new ProtocolError(error.code, `${checkId}: ${error.message}`, '$.input.data.warns');
-        throw error;
-      }
-      accepted.push({ held, choice });
-    }
-    for (const { held, choice } of accepted) {
-      if (held.decision) {
-        // The doctor already chose (in RxGate's popup): the HIS's report is kept beside it.
-        this.audit({ type: 'feedback', checkId: held.check.id, patientId: held.check.patient.id, data: { outcome: choice.outcome, reasons: choice.reasons, source: 'nhsa-3103' } }, true);
-      } else this.recordDecision(held, choice, 'nhsa-3103');
-    }
-    return { infcode: 0, inf_refmsgid: feedback.data.msgid ?? '', err_msg: '', output: {} };
+  private nhsaCore(): NhsaCore {
+    return {
+      now: () => this.now(),
+      runCheck: (check, connectionId) => this.runCheck(check, 'nhsa', connectionId),
+      findCheck: (checkId) => this.held.get(checkId),
+      recordDecision: (checkId, decision, source) => this.storeDecision(this.held.get(checkId)!, decision, source, decision.audit),
+      audit: (event) => this.audit(event, true),
+      log: (line) => this.log(line),
+    };
   }
 
   // ---- decisions ---------------------------------------------------------------------------
@@ -549,6 +515,14 @@ export class Agent extends EventEmitter {
       if (error instanceof ChoiceError) throw new ProtocolError(error.code, error.message, error.path ? `$.${error.path}` : undefined);
       throw error;
     }
+    return this.storeDecision(held, resolved, source);
+  }
+
+  /** Keeps a resolved choice as the check's decision and tells everyone waiting for it. */
+  private storeDecision(held: HeldCheck, resolved: ResolvedChoice | FeedbackDecision, source: string, auditData: Record<string, unknown> = {}): Decision {
+    if (held.decision) {
+      throw new ProtocolError('already_decided', `该检查已处理: ${held.check.id}`, '$.id');
+    }
     const decision: Decision = {
       type: 'decision',
       id: held.check.id,
@@ -565,7 +539,7 @@ export class Agent extends EventEmitter {
       type: 'decision',
       checkId: held.check.id,
       patientId: held.check.patient.id,
-      data: { outcome: decision.outcome, lines: decision.lines, reasons: decision.reasons, source },
+      data: { outcome: decision.outcome, lines: decision.lines, reasons: decision.reasons, source, ...auditData },
     }, true);
     this.server.sendDecision(held.check.id, decision);
     this.resolveWaiters(held.check.id, decision);
@@ -887,13 +861,6 @@ function committedWithoutDecision(id: string): ProtocolError {
 function idOf(raw: unknown): string | undefined {
   if (raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string') return (raw as { id: string }).id;
   return undefined;
-}
-
-function describeNhsaIssue(error: z.ZodError): string {
-  const issue = error.issues[0]!;
-  const path = issue.path.join('.');
-  if (path === 'visit.date') return '无法确定就诊日期: 需要 adm_date 或当前医嘱的 drord_begn_date';
-  return `3101 映射后的检查无效: ${path}: ${issue.message}`;
 }
 
 function randomToken(): string {

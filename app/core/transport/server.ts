@@ -13,10 +13,10 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Agent } from '../agent';
 import type { Decision } from '../protocol/messages';
 import { ProtocolError } from '../protocol/errors';
-import { nhsaError } from '../protocol/nhsa';
 import { UiRequest, type ClientView, type PendingView, type StatusView, type UiEvent } from '../protocol/ui';
 import { appRoot } from '../paths';
 import { authorizeHis, authorizeUi, isLoopbackHost, type AuthSettings } from './auth';
+import { isNhsaPath, serveNhsa, type NhsaAuthMode } from './nhsa-http';
 
 export interface ServerOptions {
   port: number;
@@ -27,6 +27,8 @@ export interface ServerOptions {
   maxFrameBytes: number;
   /** Ping interval; a client that misses a whole interval is dropped. */
   heartbeatMs?: number;
+  /** `/nhsa…` authentication: the mode and the extra token headers (protocol.md "Drop-in national interface"). */
+  nhsa?: { auth: NhsaAuthMode; tokenHeaders: string[] };
   log: (line: string) => void;
 }
 
@@ -260,8 +262,7 @@ export class LocalServer {
     const id = typeof message.id === 'string' ? message.id : undefined;
     try {
       if ('infno' in message) {
-        const reply = this.nhsa(message, connection.id);
-        connection.socket.send(JSON.stringify(reply));
+        connection.socket.send(JSON.stringify(this.agent.nhsa.handle(message, connection.id)));
         return;
       }
       switch (message.type) {
@@ -363,13 +364,18 @@ export class LocalServer {
   private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (isNhsaPath(path)) {
+      const nhsa = this.options.nhsa ?? { auth: 'token', tokenHeaders: [] };
+      const settings = { ...nhsa, token: this.options.token, allowOrigins: this.auth.allowOrigins, maxBodyBytes: this.options.maxFrameBytes };
+      return serveNhsa(request, response, path, settings, this.agent.nhsa);
+    }
     // DNS-rebinding defence: a page on evil.example resolved to 127.0.0.1 still sends its own Host.
     if (!isLoopbackHost(request.headers.host)) {
       return sendJson(response, 403, { type: 'error', code: 'forbidden', message: 'Host 必须是本机地址 (127.0.0.1 / localhost)' });
     }
     if (path === '/' || path === '/ui' || path.startsWith('/ui/')) return this.serveUi(request, response, url.pathname);
 
-    const isApi = path.startsWith('/v1/') || path === '/nhsa' || path.startsWith('/nhsa/');
+    const isApi = path.startsWith('/v1/');
     if (!isApi) return sendJson(response, 404, { type: 'error', code: 'not_found', message: `没有这个地址: ${path}` });
     const auth = authorizeHis(request, url, this.auth, { allowQueryToken: false });
     const origin = request.headers.origin;
@@ -412,17 +418,6 @@ export class LocalServer {
 
   private async api(request: IncomingMessage, response: ServerResponse, path: string, url: URL): Promise<void> {
     const method = request.method ?? 'GET';
-    const nhsaMatch = /^(?:\/v1)?\/nhsa(?:\/(\d{4}))?$/.exec(path);
-    if (nhsaMatch) {
-      if (method !== 'POST') return methodNotAllowed(response, 'POST');
-      const body = await this.readBody(request, response, true);
-      if (body === undefined) return;
-      const infno = nhsaMatch[1];
-      if (infno && body.infno !== undefined && String(body.infno) !== infno) {
-        return sendJson(response, 200, nhsaError(`infno ${String(body.infno)} 与地址 ${infno} 不一致`, stringOf(body.msgid), this.agent.now(), '$.infno'));
-      }
-      return sendJson(response, 200, this.nhsa({ ...body, infno: body.infno ?? infno }, undefined));
-    }
     const decisionMatch = /^\/v1\/decisions\/([^/]+)$/.exec(path);
     if (decisionMatch) {
       if (method !== 'GET') return methodNotAllowed(response, 'GET');
@@ -451,7 +446,7 @@ export class LocalServer {
     if (method !== route.method) return methodNotAllowed(response, route.method);
     let body: Record<string, unknown> = {};
     if (method === 'POST') {
-      const read = await this.readBody(request, response, false, path === '/v1/sync' || path === '/v1/rules/reload');
+      const read = await this.readBody(request, response, path === '/v1/sync' || path === '/v1/rules/reload');
       if (read === undefined) return;
       body = read;
     }
@@ -463,24 +458,6 @@ export class LocalServer {
     }
   }
 
-  private nhsa(message: Record<string, unknown>, connectionId: string | undefined): Record<string, unknown> {
-    const now = this.agent.now();
-    try {
-      switch (String(message.infno)) {
-        case '3101':
-        case '3102':
-          return this.agent.nhsaCheck(message, connectionId);
-        case '3103':
-          return this.agent.nhsaFeedback(message);
-        default:
-          return nhsaError(`不支持的交易编号 infno: ${String(message.infno)} (支持 3101、3102、3103)`, stringOf(message.msgid), now, '$.infno');
-      }
-    } catch (error) {
-      const failure = toProtocolError(error, this.options.log);
-      return nhsaError(failure.message, stringOf(message.msgid), now, failure.path);
-    }
-  }
-
   /**
    * Reads a JSON object body within the frame limit. Answers the error itself and returns
    * undefined when the body is unusable.
@@ -488,14 +465,11 @@ export class LocalServer {
   private readBody(
     request: IncomingMessage,
     response: ServerResponse,
-    nhsa: boolean,
     allowEmpty = false,
   ): Promise<Record<string, unknown> | undefined> {
     const limit = this.options.maxFrameBytes;
     const fail = (status: number, error: ProtocolError) => {
-      // National-shape clients read failures from the envelope (infcode -1), never the status.
-      if (nhsa) sendJson(response, 200, nhsaError(error.message, undefined, this.agent.now(), error.path));
-      else sendJson(response, status, error.toReply());
+      sendJson(response, status, error.toReply());
       return undefined;
     };
     const declared = Number(request.headers['content-length'] ?? 0);
@@ -581,10 +555,6 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
 function methodNotAllowed(response: ServerResponse, allowed: string): void {
   response.setHeader('Allow', allowed);
   sendJson(response, 405, { type: 'error', code: 'method_not_allowed', message: `只支持 ${allowed}` });
-}
-
-function stringOf(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }
 
 /** Anything thrown below the transport becomes a reply; unexpected errors are logged, not leaked. */
