@@ -239,6 +239,7 @@ describe('authentication as national clients send it', { timeout: 30_000 }, () =
   test('token in an apikey header (no Bearer): answered', async () => {
     const client = new NationalClient(`http://127.0.0.1:${agent.port}/nhsa`, { headers: { apikey: TOKEN, 'x-tif-paasid': 'his01', 'x-tif-timestamp': '1795500723' } });
     assert.deepEqual(ruleIds(await client.call('3101', data3101([outpatientIndication()]))), ['IND-0001']);
+    assert.ok(agent.status().clients.some((view) => view.transport === 'http' && view.origin === undefined));
   });
 
   test('no token: 401 with a national envelope the client can read', async () => {

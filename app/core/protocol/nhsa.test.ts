@@ -133,6 +133,15 @@ describe('3101 onto checks', { timeout: 5000 }, () => {
     assert.deepEqual(checks[2]!.history.map((entry) => entry.rxId), ['D22', 'D23']);
   });
 
+  test('no current order anywhere is an error, not an empty result; one patient without is a note', () => {
+    const onlyHistory = request([patient({ fsi_encounter_dtos: [encounter({ fsi_order_dtos: [order({ curr_drord_flag: '0' })] })] })]);
+    assert.throws(() => mapped(onlyHistory), /没有要检查的当前医嘱/);
+    const second = patient({ patn_id: 'P2', curr_mdtrt_id: 'V2', fsi_encounter_dtos: [encounter({ mdtrt_id: 'V2', fsi_order_dtos: [order({ curr_drord_flag: '0' })] })] });
+    const { checks, notes } = mapped(request([patient(), second]));
+    assert.equal(checks.length, 1);
+    assert.match(notes.join(), /患者 P2: 没有当前医嘱/);
+  });
+
   test('配方颗粒 (106) are herbal', () => {
     const { checks } = mapped(request([patient({ fsi_encounter_dtos: [encounter({ fsi_order_dtos: [order({ hilist_type: '106' })] })] })]));
     assert.equal(checks[0]!.items[0]!.category, 'herbal');

@@ -416,6 +416,7 @@ export function checksFromNhsa(request: Nhsa3101, fallbackId: string, ui: 'popup
         groups.push({ encounter, encounterIndex, date, orders: checked });
       }
     });
+    if (groups.length === 0) notes.push(`患者 ${patient.patn_id}: 没有当前医嘱 (curr_drord_flag 为 1 或不填), 未检查`);
     if (undatedHistory > 0) notes.push(`患者 ${patient.patn_id}: ${undatedHistory} 条历史医嘱没有日期 (drord_begn_date), 未作为历史用药参与检查`);
     if (undaysHistory > 0) notes.push(`患者 ${patient.patn_id}: ${undaysHistory} 条历史医嘱没有停止日期或用量, 不参与重复开药和累计天数判断`);
     for (const group of groups) {
@@ -430,6 +431,10 @@ export function checksFromNhsa(request: Nhsa3101, fallbackId: string, ui: 'popup
       });
     }
   });
+  // Nothing to check must not read as "nothing fired".
+  if (drafts.length === 0) {
+    throw new NhsaInputError('没有要检查的当前医嘱: 当前就诊中 curr_drord_flag 为 1 或不填的医嘱至少要有一条', '$.input.data.patient_dtos');
+  }
   const checks = drafts.map((draft, index) => ({
     ...draft,
     check: { ...draft.check, id: drafts.length === 1 ? baseId : `${baseId}-${index + 1}` } as CheckInput,

@@ -148,6 +148,8 @@ export async function serveNhsa(
   pathname: string,
   settings: NhsaHttpSettings,
   handler: NhsaHandler,
+  /** Told of every authorised request, so the status view lists the HIS as connected. */
+  onAccepted?: (origin: string | undefined) => void,
 ): Promise<void> {
   // DNS-rebinding defence, as everywhere: a remote page resolved to 127.0.0.1 keeps its Host.
   if (!isLoopbackHost(request.headers.host)) {
@@ -173,6 +175,7 @@ export async function serveNhsa(
     request.resume();
     return send(response, auth.status, handler.refusal(auth.reason));
   }
+  onAccepted?.(origin);
   if (request.method !== 'POST') {
     request.resume();
     response.setHeader('Allow', 'POST');

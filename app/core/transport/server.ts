@@ -367,7 +367,9 @@ export class LocalServer {
     if (isNhsaPath(path)) {
       const nhsa = this.options.nhsa ?? { auth: 'token', tokenHeaders: [] };
       const settings = { ...nhsa, token: this.options.token, allowOrigins: this.auth.allowOrigins, maxBodyBytes: this.options.maxFrameBytes };
-      return serveNhsa(request, response, path, settings, this.agent.nhsa);
+      return serveNhsa(request, response, path, settings, this.agent.nhsa, (origin) => {
+        this.trackHttpClient(origin).lastSeen = Date.now();
+      });
     }
     // DNS-rebinding defence: a page on evil.example resolved to 127.0.0.1 still sends its own Host.
     if (!isLoopbackHost(request.headers.host)) {
