@@ -11,7 +11,9 @@ import { request as httpRequest } from 'node:http';
 import iconv from 'iconv-lite';
 import type { Agent } from '../app/core/agent';
 import { NhsaResponse } from '../app/core/protocol/nhsa';
-import { TOKEN, startTestAgent } from './support';
+import { main } from '../app/core/cli';
+import { ConfigFile } from '../app/core/config';
+import { TOKEN, startTestAgent, temporaryDir } from './support';
 
 type Frame = Record<string, unknown>;
 
@@ -452,5 +454,26 @@ describe('RxGate\'s own reply fields when a setting asks', { timeout: 30_000 }, 
     } finally {
       await stop();
     }
+  });
+});
+
+describe('settings', { timeout: 10_000 }, () => {
+  test('--nhsa-auth takes token or loopback only', async () => {
+    const dir = temporaryDir();
+    try {
+      assert.equal(await main(['agent', '--data-dir', dir.path, '--no-open', '--nhsa-auth', 'open']), 2);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  test('the config file accepts the national-interface keys and refuses a bad mode', () => {
+    assert.deepEqual(ConfigFile.parse({ nhsaAuth: 'loopback', nhsaTokenHeaders: ['apikey'], nhsaExtraFields: true }), {
+      nhsaAuth: 'loopback',
+      nhsaTokenHeaders: ['apikey'],
+      nhsaExtraFields: true,
+    });
+    assert.equal(ConfigFile.safeParse({ nhsaAuth: 'none' }).success, false);
+    assert.equal(ConfigFile.safeParse({ nhsaTokenHeaders: ['api key'] }).success, false);
   });
 });

@@ -174,7 +174,7 @@ function port(value: unknown, fallback: number): number {
 
 function nhsaAuthOf(value: unknown): 'token' | 'loopback' | undefined {
   if (value === undefined || value === 'token' || value === 'loopback') return value;
-  throw new CliError(`--nhsa-auth 只能是 token 或 loopback (收到 ${String(value)})`);
+  throw new CliError(`--nhsa-auth 只能是 token 或 loopback (收到 ${String(value)})`, 2);
 }
 
 function dataDirOf(values: Record<string, unknown>): string {
