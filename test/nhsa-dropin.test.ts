@@ -258,6 +258,7 @@ describe('authentication as national clients send it', { timeout: 30_000 }, () =
     assert.equal(wrongMethod.status, 405);
     assert.equal(wrongMethod.body.infcode, -1);
     const unknown = await client.call('2201', {});
+    assert.equal(unknown.body.output, null);
     assert.equal(unknown.status, 200);
     assert.equal(unknown.body.infcode, -1);
     assert.match(String(unknown.body.err_msg), /不支持的交易编号/);
@@ -280,6 +281,8 @@ describe('a national client pointed at RxGate (nhsaAuth loopback)', { timeout: 6
     assert.equal(signIn.body.infcode, 0);
     assert.match(client.signNumber, /^\d{30}$/);
     assert.deepEqual(ruleIds(await client.call('3101', data3101([outpatientIndication()]))), ['IND-0001']);
+    const signOut = await client.call('9002', { signOut: { sign_no: client.signNumber, opter_no: 'D007' } });
+    assert.match(String((signOut.body.output as { signoutoutb: { sign_time: string } }).signoutoutb.sign_time), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
   });
 
   test('a browser request is refused even in loopback mode, as an envelope', async () => {
@@ -438,7 +441,7 @@ describe('a national client pointed at RxGate (nhsaAuth loopback)', { timeout: 6
     NhsaResponse.parse(reply.body);
     assert.match(String(reply.body.refmsg_time), /^\d{17}$/);
     assert.match(String(reply.body.inf_refmsgid), /^430799\d{24}$/);
-    assert.deepEqual(Object.keys(reply.body).sort(), ['err_msg', 'inf_refmsgid', 'infcode', 'output', 'refmsg_time', 'respond_time', 'warn_msg']);
+    assert.deepEqual(Object.keys(reply.body).sort(), ['cainfo', 'err_msg', 'inf_refmsgid', 'infcode', 'output', 'refmsg_time', 'respond_time', 'signtype', 'warn_msg']);
     const detail = (results(reply)[0]!.judge_result_detail_dtos as Frame[])[0]!;
     assert.match(String(detail.jrd_id), /#f1\/RX9001$/);
   });

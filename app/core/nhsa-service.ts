@@ -1,5 +1,5 @@
 /**
- * The national interface as a service over the agent core: 9001 answered here, 3101/3102
+ * The national interface as a service over the agent core: 9001/9002 answered here, 3101/3102
  * mapped onto native checks and answered in one envelope, 3103 recorded as exactly what the
  * doctor chose. The core is reached only through `NhsaCore`, so any core that can run a
  * check, find a held one, record a decision and write the audit trail can carry it.
@@ -19,6 +19,7 @@ import {
   nhsaError,
   nhsaResponse,
   nhsaSignIn,
+  nhsaSignOut,
   parseJudgementId,
   type CheckedEntry,
   type ReplyContext,
@@ -98,13 +99,15 @@ export class NhsaService {
       switch (envelope.data.infno) {
         case '9001':
           return nhsaSignIn(this.context(raw), nationalMessageId(undefined, this.core.now(), randomBytes(4).readUInt32BE()));
+        case '9002':
+          return nhsaSignOut(this.context(raw));
         case '3101':
         case '3102':
           return this.check(raw, connectionId);
         case '3103':
           return this.feedback(raw);
         default:
-          throw new ProtocolError('unknown_type', `不支持的交易编号 infno: ${envelope.data.infno} (支持 9001、3101、3102、3103)`, '$.infno');
+          throw new ProtocolError('unknown_type', `不支持的交易编号 infno: ${envelope.data.infno} (支持 9001、9002、3101、3102、3103)`, '$.infno');
       }
     } catch (error) {
       if (error instanceof ProtocolError || error instanceof NhsaInputError) return nhsaError(error.message, this.context(raw), error.path);

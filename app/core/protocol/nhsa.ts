@@ -588,6 +588,9 @@ function envelope(context: ReplyContext, infcode: 0 | -1, errorMessage: string, 
     respond_time: time,
     err_msg: errorMessage,
     warn_msg: context.notes && context.notes.length > 0 ? context.notes.join('；') : null,
+    // The platform sends these as null when the reply is not encrypted; clients' classes declare them.
+    cainfo: null,
+    signtype: null,
     output,
   };
 }
@@ -660,6 +663,11 @@ export function nhsaSignIn(context: ReplyContext, signNumber: string): Record<st
   return envelope(context, 0, '', { signinoutb: { sign_time: wallTime(context.now), sign_no: signNumber } });
 }
 
+/** 9002 签退 answered locally: nothing to close, but clients record `sign_time`. */
+export function nhsaSignOut(context: ReplyContext): Record<string, unknown> {
+  return envelope(context, 0, '', { signoutoutb: { sign_time: wallTime(context.now) } });
+}
+
 /** 3103 accepted: the platform answers with an empty output. */
 export function nhsaAccepted(context: ReplyContext): Record<string, unknown> {
   return envelope(context, 0, '', {});
@@ -689,7 +697,7 @@ const NhsaJudgement = z.object({
   ),
 }).strict();
 
-/** The response envelope RxGate answers 9001, 3101/3102 and 3103 with; for the published reference. */
+/** The response envelope RxGate answers 9001/9002, 3101/3102 and 3103 with; for the published reference. */
 export const NhsaResponse = z
   .object({
     infcode: z.union([z.literal(0), z.literal(-1)]),
@@ -698,11 +706,14 @@ export const NhsaResponse = z
     respond_time: z.string().regex(/^\d{17}$/),
     err_msg: z.string(),
     warn_msg: z.string().nullable(),
+    cainfo: z.null(),
+    signtype: z.null(),
     rxgate_result: z.enum(['pass', 'warn', 'block', 'unchecked']).optional(),
     rxgate_pending: z.boolean().optional(),
     output: z.union([
       z.object({ result: z.array(NhsaJudgement) }).strict(),
       z.object({ signinoutb: z.object({ sign_time: z.string(), sign_no: z.string() }).strict() }).strict(),
+      z.object({ signoutoutb: z.object({ sign_time: z.string() }).strict() }).strict(),
       z.object({}).strict(),
       z.null(),
     ]),
