@@ -244,6 +244,14 @@ describe('authentication as national clients send it', { timeout: 30_000 }, () =
     assert.ok(agent.status().clients.some((view) => view.transport === 'http' && view.origin === undefined));
   });
 
+  test('a refusal to a GBK client is written in GBK', async () => {
+    const client = new NationalClient(`http://127.0.0.1:${agent.port}/nhsa`, { charset: 'gbk' });
+    const reply = await client.call('3101', data3101([outpatientIndication()]));
+    assert.equal(reply.status, 401);
+    assert.match(reply.contentType, /charset=GBK/i);
+    assert.match(String(reply.body.err_msg), /缺少令牌/);
+  });
+
   test('no token: 401 with a national envelope the client can read', async () => {
     const client = new NationalClient(`http://127.0.0.1:${agent.port}/nhsa`, { headers: { 'x-tif-paasid': 'his01' } });
     const reply = await client.call('3101', data3101([outpatientIndication()]));

@@ -284,7 +284,7 @@ function categoryOf(type: string | undefined): 'drug' | 'herbal' | 'service' | '
 function timesPerDay(frequency: string | undefined): number | undefined {
   if (!frequency) return undefined;
   const text = frequency.trim().toLowerCase();
-  const table: Record<string, number> = { qd: 1, bid: 2, tid: 3, qid: 4, q12h: 2, q8h: 3, q6h: 4, q4h: 6, qn: 1, qm: 1, 'qod': 0.5 };
+  const table: Record<string, number> = { qd: 1, bid: 2, tid: 3, qid: 4, q12h: 2, q8h: 3, q6h: 4, q4h: 6, qn: 1, qm: 1, qod: 0.5 };
   if (table[text] !== undefined) return table[text];
   const words = /^(?:每日|每天|一日|1日)([1-9一二三四五六])次$/.exec(text);
   if (!words) return undefined;

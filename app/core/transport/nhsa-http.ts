@@ -87,8 +87,12 @@ export type DecodedBody = { ok: true; text: string; charset: string } | { ok: fa
  * when the bytes are UTF-8 (a BOM is dropped); else GBK, which is what a Windows client
  * writing the system code page sends.
  */
+function declaredCharset(contentType: string | undefined): string | undefined {
+  return /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+}
+
 export function decodeBody(bytes: Buffer, contentType: string | undefined): DecodedBody {
-  const declared = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  const declared = declaredCharset(contentType);
   const withoutBom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
   if (declared === 'utf-8' || declared === 'utf8') return { ok: true, text: withoutBom.toString('utf8'), charset: 'utf-8' };
   if (declared && CHINESE_CHARSETS.has(declared)) return { ok: true, text: iconv.decode(bytes, 'gb18030'), charset: declared };
@@ -151,11 +155,15 @@ export async function serveNhsa(
   /** Told of every authorised request, so the status view lists the HIS as connected. */
   onAccepted?: (origin: string | undefined) => void,
 ): Promise<void> {
-  // DNS-rebinding defence, as everywhere: a remote page resolved to 127.0.0.1 keeps its Host.
-  if (!isLoopbackHost(request.headers.host)) {
+  // Refusals come before the body is read: they are written in the charset the client named,
+  // so a GBK client can show the reason.
+  const named = declaredCharset(headerValue(request, 'content-type'));
+  const refuse = (status: number, reason: string) => {
     request.resume();
-    return send(response, 403, handler.refusal('Host 必须是本机地址 (127.0.0.1 / localhost)'));
-  }
+    send(response, status, handler.refusal(reason), named && CHINESE_CHARSETS.has(named) ? named : 'utf-8');
+  };
+  // DNS-rebinding defence, as everywhere: a remote page resolved to 127.0.0.1 keeps its Host.
+  if (!isLoopbackHost(request.headers.host)) return refuse(403, 'Host 必须是本机地址 (127.0.0.1 / localhost)');
   const origin = headerValue(request, 'origin');
   const auth = authorizeNhsa(request, settings);
   if (origin !== undefined && auth.ok) {
@@ -163,7 +171,7 @@ export async function serveNhsa(
     response.setHeader('Vary', 'Origin');
   }
   if (request.method === 'OPTIONS') {
-    if (!auth.ok || origin === undefined) return send(response, auth.ok ? 400 : auth.status, handler.refusal(auth.ok ? '预检请求 (OPTIONS) 须带 Origin 头' : auth.reason));
+    if (!auth.ok || origin === undefined) return refuse(auth.ok ? 400 : auth.status, auth.ok ? '预检请求 (OPTIONS) 须带 Origin 头' : auth.reason);
     response.writeHead(204, {
       'Access-Control-Allow-Methods': 'POST, OPTIONS',
       'Access-Control-Allow-Headers': ['Content-Type', 'Authorization', ...settings.tokenHeaders].join(', '),
@@ -171,26 +179,19 @@ export async function serveNhsa(
     });
     return void response.end();
   }
-  if (!auth.ok) {
-    request.resume();
-    return send(response, auth.status, handler.refusal(auth.reason));
-  }
+  if (!auth.ok) return refuse(auth.status, auth.reason);
   onAccepted?.(origin);
   if (request.method !== 'POST') {
-    request.resume();
     response.setHeader('Allow', 'POST');
-    return send(response, 405, handler.refusal('国家接口只支持 POST'));
+    return refuse(405, '国家接口只支持 POST');
   }
-  const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > settings.maxBodyBytes) {
-    request.resume();
-    return send(response, 413, handler.refusal(`请求过大: ${declared} 字节, 上限 ${settings.maxBodyBytes} 字节`));
-  }
+  const length = Number(request.headers['content-length'] ?? 0);
+  if (length > settings.maxBodyBytes) return refuse(413, `请求过大: ${length} 字节, 上限 ${settings.maxBodyBytes} 字节`);
   const bytes = await readBytes(request, settings.maxBodyBytes);
   if (bytes === null) return;
-  if (bytes === 'too_large') return send(response, 413, handler.refusal(`请求过大, 上限 ${settings.maxBodyBytes} 字节`));
+  if (bytes === 'too_large') return refuse(413, `请求过大, 上限 ${settings.maxBodyBytes} 字节`);
   const decoded = decodeBody(bytes, headerValue(request, 'content-type'));
-  if (!decoded.ok) return send(response, decoded.status, handler.refusal(decoded.reason));
+  if (!decoded.ok) return refuse(decoded.status, decoded.reason);
   let message: unknown;
   try {
     message = JSON.parse(decoded.text);
