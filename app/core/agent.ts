@@ -477,7 +477,7 @@ export class Agent extends EventEmitter {
     }
   }
 
-  /** The national interface (9001/3101/3102/3103) over this core. */
+  /** The national interface (9001/9002, 3101/3102, 3103) over this core. */
   readonly nhsa: NhsaService;
 
   private nhsaCore(): NhsaCore {
