@@ -451,7 +451,7 @@ describe('a national client pointed at RxGate (nhsaAuth loopback)', { timeout: 6
     assert.match(String(reply.body.inf_refmsgid), /^430799\d{24}$/);
     assert.deepEqual(Object.keys(reply.body).sort(), ['cainfo', 'err_msg', 'inf_refmsgid', 'infcode', 'output', 'refmsg_time', 'respond_time', 'signtype', 'warn_msg']);
     const detail = (results(reply)[0]!.judge_result_detail_dtos as Frame[])[0]!;
-    assert.match(String(detail.jrd_id), /#f1\/RX9001$/);
+    assert.match(String(detail.jrd_id), /#f1\/1$/);
   });
 });
 

@@ -178,7 +178,7 @@ describe('replies as clients read them', { timeout: 5000 }, () => {
     NhsaResponse.parse(reply);
     const result = (reply.output as { result: Array<Frame> }).result[0]!;
     const detail = (result.judge_result_detail_dtos as Frame[])[0]!;
-    assert.equal(detail.jrd_id, 'M1#f1/RX1');
+    assert.equal(detail.jrd_id, 'M1#f1/1');
     assert.equal('jr_id' in detail, false);
     assert.equal('rxgate_result' in reply, false);
   });

@@ -632,8 +632,9 @@ export function nhsaResponse(taskId: string | undefined, entries: CheckedEntry[]
         vola_evid: finding.basis,
         vola_bhvr_type: behaviourByKind[finding.kind],
         task_id: taskId ?? check.id,
-        judge_result_detail_dtos: finding.lines.map((line) => ({
-          jrd_id: `${jrId}/${line}`,
+        // The detail id stays short (clients keep ids in 50-character columns): the line's place, not its rx_id.
+        judge_result_detail_dtos: finding.lines.map((line, index) => ({
+          jrd_id: `${jrId}/${index + 1}`,
           patn_id: check.patient.id,
           mdtrt_id: check.visit.id,
           rx_id: line,
