@@ -265,6 +265,9 @@ describe('authentication as national clients send it', { timeout: 30_000 }, () =
     const wrongMethod = await client.call('3101', {}, 'GET');
     assert.equal(wrongMethod.status, 405);
     assert.equal(wrongMethod.body.infcode, -1);
+    const nowhere = await new NationalClient(`http://127.0.0.1:${agent.port}/nhsa/callService`, { headers: { apikey: TOKEN } }).call('3101', {});
+    assert.equal(nowhere.status, 404);
+    assert.equal(nowhere.body.infcode, -1);
     const unknown = await client.call('2201', {});
     assert.equal(unknown.body.output, null);
     assert.equal(unknown.status, 200);

@@ -30,8 +30,9 @@ export interface NhsaHandler {
 /** `/nhsa`, `/nhsa/3101`, and the same under `/v1`. */
 const NHSA_PATH = /^(?:\/v1)?\/nhsa(?:\/(\d{4}))?\/?$/;
 
+/** Everything under `/nhsa` (and `/v1/nhsa`) is answered here, unknown paths included. */
 export function isNhsaPath(pathname: string): boolean {
-  return NHSA_PATH.test(pathname);
+  return /^(?:\/v1)?\/nhsa(?:\/|$)/.test(pathname);
 }
 
 function sameSecret(given: string | undefined, expected: string): boolean {
@@ -180,6 +181,7 @@ export async function serveNhsa(
     return void response.end();
   }
   if (!auth.ok) return refuse(auth.status, auth.reason);
+  if (!NHSA_PATH.test(pathname)) return refuse(404, `没有这个地址: ${pathname} (国家接口为 /nhsa 或 /nhsa/交易编号)`);
   onAccepted?.(origin);
   if (request.method !== 'POST') {
     response.setHeader('Allow', 'POST');
