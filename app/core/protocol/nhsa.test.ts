@@ -152,11 +152,13 @@ describe('3101 onto checks', { timeout: 5000 }, () => {
       order({ rx_id: 'A', drord_stop_date: '', prd_days: '14' }),
       order({ rx_id: 'B', drord_stop_date: null, cnt: 42, spec_unt: '片', sin_dos: 1, sin_dos_unt: '片', used_frqu_dscr: 'tid' }),
       order({ rx_id: 'C', drord_stop_date: undefined }),
+      order({ rx_id: 'D', drord_stop_date: '9999-12-31 00:00:00' }),
     ];
     const { checks, notes } = mapped(request([patient({ fsi_encounter_dtos: [encounter({ fsi_order_dtos: orders })] })]));
-    assert.deepEqual(checks[0]!.items.map((item) => item.days), [14, 14, undefined]);
-    assert.equal(notes.length, 1);
+    assert.deepEqual(checks[0]!.items.map((item) => item.days), [14, 14, undefined, undefined]);
+    assert.equal(notes.length, 2);
     assert.match(notes[0]!, /医嘱 C .*drord_stop_date/);
+    assert.match(notes[1]!, /医嘱 D /);
   });
 });
 

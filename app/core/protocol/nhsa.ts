@@ -292,6 +292,9 @@ function timesPerDay(frequency: string | undefined): number | undefined {
   return digits[words[1]!] ?? Number(words[1]);
 }
 
+/** Longer than this is no supply but a HIS's "open-ended" stop date (9999-12-31 and the like). */
+const MAX_DAYS = 3650;
+
 /**
  * Days an order covers: begin to stop date (a same-day order is one day); else `prd_days`;
  * else the quantity over the daily dose, where the dose is in the unit the quantity counts.
@@ -301,9 +304,9 @@ function daysOf(order: Order): number | undefined {
   const stop = parseNhsaDate(order.drord_stop_date);
   if (begin && stop) {
     const days = dayNumber(stop.date) - dayNumber(begin.date);
-    if (days >= 0) return Math.max(days, 1);
+    if (days >= 0 && days <= MAX_DAYS) return Math.max(days, 1);
   }
-  if (order.prd_days !== undefined && order.prd_days > 0) return Math.round(order.prd_days);
+  if (order.prd_days !== undefined && order.prd_days > 0 && order.prd_days <= MAX_DAYS) return Math.max(1, Math.round(order.prd_days));
   const perDay = timesPerDay(order.used_frqu_dscr);
   if (
     perDay !== undefined &&
@@ -313,7 +316,8 @@ function daysOf(order: Order): number | undefined {
     order.sin_dos_unt !== undefined &&
     order.sin_dos_unt === order.spec_unt
   ) {
-    return Math.max(1, Math.ceil(order.cnt / (order.sin_dos * perDay)));
+    const days = Math.ceil(order.cnt / (order.sin_dos * perDay));
+    if (days <= MAX_DAYS) return Math.max(1, days);
   }
   return undefined;
 }
