@@ -142,6 +142,15 @@ describe('3101 onto checks', { timeout: 5000 }, () => {
     assert.match(notes.join(), /患者 P2: 没有当前医嘱/);
   });
 
+  test('an empty diagnosis row is dropped; a negative quantity (a return) is noted, not checked', () => {
+    const orders = [order(), order({ rx_id: 'R-', cnt: -1, sumamt: '-30.2' })];
+    const diagnoses = [{ dise_codg: 'I10.x00', maindise_flag: '1' }, { dise_codg: '', dise_name: '' }];
+    const { checks, notes } = mapped(request([patient({ fsi_encounter_dtos: [encounter({ fsi_order_dtos: orders, fsi_diagnose_dtos: diagnoses })] })]));
+    assert.deepEqual(checks[0]!.items.map((item) => item.line), ['RX1']);
+    assert.equal(checks[0]!.diagnoses.length, 1);
+    assert.match(notes.join(), /1 条数量或金额为负的医嘱/);
+  });
+
   test('配方颗粒 (106) are herbal', () => {
     const { checks } = mapped(request([patient({ fsi_encounter_dtos: [encounter({ fsi_order_dtos: [order({ hilist_type: '106' })] })] })]));
     assert.equal(checks[0]!.items[0]!.category, 'herbal');

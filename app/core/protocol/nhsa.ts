@@ -86,7 +86,7 @@ function dayNumber(date: string): number {
 
 const NhsaDiagnosis = z
   .object({
-    dise_codg: Text,
+    dise_codg: OptionalText,
     dise_name: OptionalText,
     maindise_flag: OptionalText,
   })
@@ -336,6 +336,10 @@ function currentEncounters(patient: Patient): Set<Encounter> {
   return current;
 }
 
+function isReversal(order: Order): boolean {
+  return (order.cnt ?? 0) < 0 || (order.sumamt ?? 0) < 0;
+}
+
 function nameOf(order: Order): string | undefined {
   return order.hilist_name ?? order.hosplist_name ?? order.hilist_code ?? order.hosplist_code;
 }
@@ -385,11 +389,15 @@ export function checksFromNhsa(request: Nhsa3101, fallbackId: string, ui: 'popup
     const groups: Array<{ encounter: Encounter; encounterIndex: number; date: string; orders: Order[] }> = [];
     let undatedHistory = 0;
     let undaysHistory = 0;
+    let reversals = 0;
     patient.fsi_encounter_dtos.forEach((encounter, encounterIndex) => {
       const admission = parseNhsaDate(encounter.adm_date)?.date;
       const isCurrent = current.has(encounter);
-      const checked = isCurrent ? encounter.fsi_order_dtos.filter((order) => order.curr_drord_flag !== '0') : [];
-      for (const order of encounter.fsi_order_dtos) {
+      // A negative quantity or amount is a return (退费/冲销), not something prescribed.
+      const orders = encounter.fsi_order_dtos.filter((order) => !isReversal(order));
+      reversals += encounter.fsi_order_dtos.length - orders.length;
+      const checked = isCurrent ? orders.filter((order) => order.curr_drord_flag !== '0') : [];
+      for (const order of orders) {
         if (checked.includes(order)) continue;
         const date = parseNhsaDate(order.drord_begn_date)?.date ?? admission;
         if (!date) {
@@ -421,6 +429,7 @@ export function checksFromNhsa(request: Nhsa3101, fallbackId: string, ui: 'popup
       }
     });
     if (groups.length === 0) notes.push(`患者 ${patient.patn_id}: 没有当前医嘱 (curr_drord_flag 为 1 或不填), 未检查`);
+    if (reversals > 0) notes.push(`患者 ${patient.patn_id}: ${reversals} 条数量或金额为负的医嘱 (退费/冲销) 未作检查`);
     if (undatedHistory > 0) notes.push(`患者 ${patient.patn_id}: ${undatedHistory} 条历史医嘱没有日期 (drord_begn_date), 未作为历史用药参与检查`);
     if (undaysHistory > 0) notes.push(`患者 ${patient.patn_id}: ${undaysHistory} 条历史医嘱没有停止日期或用量, 不参与重复开药和累计天数判断`);
     for (const group of groups) {
@@ -509,11 +518,10 @@ function checkOf(
       doctor: doctorCode ? { code: doctorCode, name: doctorName } : undefined,
       hospitalLevel: hospitalLevelOf(encounter.medins_lv),
     },
-    diagnoses: encounter.fsi_diagnose_dtos.map((diagnosis) => ({
-      code: diagnosis.dise_codg,
-      name: diagnosis.dise_name,
-      main: diagnosis.maindise_flag === '1',
-    })),
+    // A row with an empty code (an unfilled diagnosis slot) says nothing.
+    diagnoses: encounter.fsi_diagnose_dtos.flatMap((diagnosis) =>
+      diagnosis.dise_codg ? [{ code: diagnosis.dise_codg, name: diagnosis.dise_name, main: diagnosis.maindise_flag === '1' }] : [],
+    ),
     items,
     history,
   };
