@@ -122,9 +122,12 @@ export class NhsaService {
     if (!request.success) throw fromZod(request.error);
     const mapped = checksFromNhsa(request.data, `nhsa-${randomBytes(9).toString('base64url')}`, this.options.popup ? 'popup' : 'none');
     // Every check is validated before any runs: one message, answered whole or refused whole.
-    const checks = mapped.checks.map(({ check }) => {
+    const checks = mapped.checks.map(({ check, patientId, visitId }) => {
       const parsed = Check.safeParse(check);
-      if (!parsed.success) throw new ProtocolError('invalid', describeMappingIssue(parsed.error), issuePath(parsed.error.issues[0]!.path));
+      if (!parsed.success) {
+        const which = mapped.checks.length > 1 ? ` (患者 ${patientId} 就诊 ${visitId})` : '';
+        throw new ProtocolError('invalid', `${describeMappingIssue(parsed.error)}${which}`, issuePath(parsed.error.issues[0]!.path));
+      }
       return parsed.data;
     });
     const entries: CheckedEntry[] = checks.map((check) => ({ check, verdict: this.core.runCheck(check, connectionId) }));
