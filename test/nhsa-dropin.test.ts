@@ -319,8 +319,14 @@ describe('a national client pointed at RxGate (nhsaAuth loopback)', { timeout: 6
     ]);
   });
 
-  test('input as a JSON string and a numeric infno', async () => {
-    const client = new NationalClient(base, { inputAsString: true, numericInfno: true });
+  test('input as a JSON string', async () => {
+    const client = new NationalClient(base, { inputAsString: true });
+    assert.deepEqual(ruleIds(await client.call('3101', data3101([outpatientIndication()]))), ['IND-0001']);
+  });
+
+  test('a numeric infno', async () => {
+    const client = new NationalClient(base, { numericInfno: true, path: 'per-infno' });
+    assert.equal((await client.signIn()).body.infcode, 0);
     assert.deepEqual(ruleIds(await client.call('3101', data3101([outpatientIndication()]))), ['IND-0001']);
   });
 
@@ -377,6 +383,25 @@ describe('a national client pointed at RxGate (nhsaAuth loopback)', { timeout: 6
     assert.ok(repeat, JSON.stringify(results(reply)));
     assert.match(String(repeat.vola_cont), /还剩 26 天/);
     assert.equal(repeat.mdtrt_id, 'ZY1101');
+  });
+
+  test('orders of another encounter without curr_drord_flag are history', async () => {
+    const earlier = fsiEncounter('MZ1120B', {
+      admitted: '2026-11-20 08:00:00',
+      diagnoses: [['I10.x00', '高血压']],
+      orders: [fsiOrder({ rx: 'R779', code: AMLODIPINE, name: '氨氯地平片', begin: '2026-11-20 08:10:00', stop: '2026-12-20 08:10:00', pric: 30.2 })],
+    });
+    const today = fsiEncounter('MZ1124B', {
+      admitted: '2026-11-24 09:00:00',
+      diagnoses: [['I10.x00', '高血压']],
+      orders: [fsiOrder({ rx: 'RX1124', code: AMLODIPINE, name: '氨氯地平片', begin: '2026-11-24 09:10:00', stop: '2026-11-27 09:10:00', pric: 30.2 })],
+    });
+    // Neither order is flagged: curr_mdtrt_id says which visit is being checked.
+    const reply = await new NationalClient(base).call('3101', data3101([fsiPatient('P4B', 'MZ1124B', [earlier, today])]));
+    const repeat = results(reply).find((result) => result.rule_id === 'REP-0001');
+    assert.ok(repeat, JSON.stringify(results(reply)));
+    assert.match(String(repeat.vola_cont), /2026-11-20/);
+    assert.deepEqual((repeat.judge_result_detail_dtos as Frame[]).map((detail) => detail.rx_id), ['RX1124']);
   });
 
   test('inpatient: one-day orders on consecutive days of a stay are not repeats of each other', async () => {
