@@ -400,7 +400,7 @@ describe('national 3101 / 3103 shapes', () => {
     const visit = encounter[0]!.fsi_encounter_dtos[0]!;
     (visit.fsi_diagnose_dtos as Array<Frame>)[0]!.dise_codg = 'C34.900';
     (visit.fsi_order_dtos as Array<Frame>)[0]!.drord_stop_date = '2026-12-08 09:10:00';
-    const replyPromise = his.next((frame) => frame.inf_refmsgid === 'MSG-WARN-1');
+    const replyPromise = his.next((frame) => frame.infcode !== undefined);
     his.send(request);
     const reply = await replyPromise;
     assert.equal(reply.infcode, 0);
@@ -428,19 +428,24 @@ describe('national 3101 / 3103 shapes', () => {
     await his.close();
   });
 
-  test('3103 continuing past a block is refused; unknown jr_id is an error', async () => {
+  test('3103 continuing past a block is recorded as an override; unknown jr_id is an error', async () => {
     const request = example('request-3101.json');
     request.msgid = 'MSG-BLOCK-1';
     const reply = await http(agent.port, '/nhsa/3101', { body: request });
     const jrId = String(((reply.body?.output as { result: Array<Frame> }).result[0]!).jr_id);
-    const refused = await http(agent.port, '/nhsa/3103', {
+    const overridden = await http(agent.port, '/nhsa/3103', {
       body: { infno: '3103', input: { data: { warns: [{ warn_rslt_id: jrId, dspo_way: '1', dspo_way_rea: '坚持' }] } } },
     });
-    assert.equal(refused.body?.infcode, -1);
+    assert.equal(overridden.body?.infcode, 0);
+    const record = agent.store.recentAudit(10, 'decision').find((entry) => entry.checkId === 'MSG-BLOCK-1');
+    assert.equal(record?.data.review, true);
+    assert.deepEqual(record?.data.overrides, [{ findingId: jrId.split('#')[1], ruleId: 'IND-0001', reason: '坚持' }]);
+    // A second report on the same check is kept beside the decision, not refused.
     const revise = await http(agent.port, '/nhsa/3103', {
       body: { infno: '3103', input: { data: { warns: [{ warn_rslt_id: jrId, dspo_way: '2' }] } } },
     });
     assert.equal(revise.body?.infcode, 0);
+    assert.ok(agent.store.recentAudit(10, 'feedback').some((entry) => entry.checkId === 'MSG-BLOCK-1' && entry.data.outcome === 'revise'));
     const unknown = await http(agent.port, '/nhsa/3103', {
       body: { infno: '3103', input: { data: { warns: [{ warn_rslt_id: 'nope#f1', dspo_way: '2' }] } } },
     });
@@ -588,7 +593,7 @@ describe('edge cases an integrator will meet', () => {
     const request = example('request-3101.json');
     request.padding = 'x'.repeat(100 * 1024);
     const reply = await http(agent.port, '/nhsa/3101', { body: request });
-    assert.equal(reply.status, 200);
+    assert.equal(reply.status, 413);
     assert.equal(reply.body?.infcode, -1);
     assert.match(String(reply.body?.err_msg), /过大/);
   });
@@ -618,7 +623,7 @@ describe('a library expired past the hard limit', () => {
       assert.match(String(verdict.body?.reason), /过期/);
       const national = await http(agent.port, '/nhsa/3101', { body: example('request-3101.json') });
       assert.equal(national.body?.infcode, -1);
-      assert.equal(national.body?.rxgate_result, 'unchecked');
+      assert.match(String(national.body?.err_msg), /未检查: .*过期/);
     } finally {
       await stop();
       dir.remove();

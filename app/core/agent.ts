@@ -12,6 +12,7 @@ import type { SecretSealer } from '../../rules-cache/key-file';
 import type { RuleLibrary } from '../../rules-cache/model';
 import type { LibraryInfo } from '../../rules-cache/store-contract';
 import { CheckService } from './check-service';
+import { NhsaService } from './nhsa-service';
 import { AuditIntegrity } from './integrity';
 import { TypedEvents } from './events';
 import type { AgentBridge, PendingView, RulesStatus, StatusView, SyncStatus } from './protocol/ui';
@@ -37,6 +38,12 @@ export interface AgentOptions {
   retentionDays?: number;
   maxFrameBytes?: number;
   nhsaPopup?: boolean;
+  /** `/nhsa…` authentication (protocol.md "Drop-in national interface"); default `token`. */
+  nhsaAuth?: 'token' | 'loopback';
+  /** Headers besides `Authorization: Bearer` that may carry the token on `/nhsa…` (e.g. `apikey`). */
+  nhsaTokenHeaders?: string[];
+  /** Add RxGate's own top-level fields to national replies. */
+  nhsaExtraFields?: boolean;
   decisionTimeoutSeconds?: number;
   /** Days past its expiry after which a library no longer checks (default 30). */
   expiredHardLimitDays?: number;
@@ -61,6 +68,8 @@ export class Agent implements AgentSurface {
   readonly rules: RulesService;
   readonly checks: CheckService;
   readonly integrity: AuditIntegrity;
+  /** The national interface (9001/9002, 3101/3102, 3103) over the check service. */
+  readonly nhsa: NhsaService;
   private statusTimer: NodeJS.Timeout | null = null;
 
   private constructor(
@@ -83,6 +92,19 @@ export class Agent implements AgentSurface {
       log,
     });
     this.integrity = new AuditIntegrity(store, log);
+    const checks = this.checks;
+    this.nhsa = new NhsaService(
+      {
+        now,
+        runCheck: (check, connectionId) => checks.run(check, 'nhsa', connectionId),
+        findCheck: (checkId) => checks.view(checkId),
+        recordDecision: (checkId, decision, source) =>
+          checks.recordReported(checkId, { outcome: decision.outcome, lines: decision.lines, reasons: decision.reasons }, source, decision.audit),
+        audit: (event) => checks.audit(event),
+        log,
+      },
+      { popup: options.nhsaPopup, extraFields: options.nhsaExtraFields },
+    );
     this.rules.events.on('changed', () => this.emitStatus());
     this.checks.events.on('checked', () => this.scheduleStatus());
     this.integrity.events.on('changed', () => this.emitStatus());
@@ -110,6 +132,7 @@ export class Agent implements AgentSurface {
         uiDir: options.uiDir,
         maxFrameBytes: options.maxFrameBytes ?? 1024 * 1024,
         heartbeatMs: options.heartbeatMs,
+        nhsa: { auth: options.nhsaAuth ?? 'token', tokenHeaders: options.nhsaTokenHeaders ?? [] },
         log: (line) => agent.log(line),
       });
       await agent.server.listen();

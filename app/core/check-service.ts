@@ -5,18 +5,15 @@
  * durable before they are acknowledged. Transports call these functions and subscribe to the
  * typed events; nothing here knows a transport.
  */
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { z } from 'zod';
 import type { SqliteStore } from '../../rules-cache/store';
-import type { LedgerItem, LedgerOrder } from '../../rules-cache/store-contract';
+import type { AuditEvent, LedgerItem, LedgerOrder } from '../../rules-cache/store-contract';
 import { ChoiceError, resolveChoice, type ResolvedChoice } from './decisions';
 import { evaluate, mergeHistory } from './engine';
 import { TypedEvents } from './events';
 import { Cancel, Check, Commit, DoctorChoice, type Decision, type Result, type Verdict } from './protocol/messages';
-import { Nhsa3101, Nhsa3103, checkFromNhsa, nhsaResponse, parseJudgementId } from './protocol/nhsa';
 import type { PendingView, RecentCheck } from './protocol/ui';
-import { ProtocolError, issuePath } from './protocol/errors';
+import { ProtocolError } from './protocol/errors';
 import type { RulesService } from './rules-service';
 import type { Writer } from './writer';
 
@@ -38,7 +35,7 @@ export interface CheckEvents {
   /** A held check waited too long for the doctor; the HIS gets this error. */
   timeout: [string, ProtocolError];
   /** A check was answered (for the status window's counters). */
-  checked: [];
+  checked: [{ id: string; origin?: string }];
   [key: string]: unknown[];
 }
 
@@ -85,15 +82,19 @@ export class CheckService {
     this.options.log(line);
   }
 
-
-  /** Validates and checks a native `check`; holds it for the popup when something fires. */
-  check(raw: unknown): Verdict {
+  /**
+   * Validates and checks a native `check`; holds it for the popup when something fires.
+   * `origin` is the transport's own tag for who asked (a connection), handed back in the
+   * `checked` event so that the transport can route the decision; this service never reads it.
+   */
+  check(raw: unknown, origin?: string): Verdict {
     const parsed = Check.safeParse(raw);
     if (!parsed.success) throw ProtocolError.fromZod(parsed.error, idOf(raw));
-    return this.runCheck(parsed.data, 'native');
+    return this.run(parsed.data, 'native', origin);
   }
 
-  private runCheck(check: Check, source: 'native' | 'nhsa'): Verdict {
+  /** Checks an already validated check (the national interface maps its own onto these). */
+  run(check: Check, source: 'native' | 'nhsa', origin?: string): Verdict {
     const started = performance.now();
     const existing = this.held.get(check.id);
     if (existing?.pending) {
@@ -137,7 +138,7 @@ export class CheckService {
     // it, 2,000 remembered checks cost megabytes, not hundreds of them.
     const held: HeldCheck = { check: { ...check, history: [] }, verdict, receivedAt: this.now().toISOString(), source, pending: popup };
     this.remember(check.id, held);
-    this.countCheck(verdict, source);
+    this.countCheck(verdict, source, origin);
     if (popup) {
       const timeout = this.options.decisionTimeoutSeconds * 1000;
       held.timer = setTimeout(() => this.expirePending(check.id), timeout);
@@ -176,61 +177,6 @@ export class CheckService {
     }));
   }
 
-  /** A 3101/3102 request: map, check, answer in the national envelope. */
-  nhsaCheck(raw: unknown): Record<string, unknown> {
-    const request = Nhsa3101.safeParse(raw);
-    if (!request.success) throw ProtocolError.fromZod(request.error, undefined);
-    const mapped = checkFromNhsa(request.data, `nhsa-${randomToken().slice(0, 12)}`, this.options.nhsaPopup ? 'popup' : 'none');
-    const check = Check.safeParse(mapped);
-    if (!check.success) {
-      throw new ProtocolError('invalid', describeNhsaIssue(check.error), issuePath(check.error.issues[0]!.path));
-    }
-    const verdict = this.runCheck(check.data, 'nhsa');
-    return nhsaResponse(request.data, check.data, verdict, this.now());
-  }
-
-  /** 3103 feedback: what the doctor did about each warning, recorded as the decision. */
-  nhsaFeedback(raw: unknown): Record<string, unknown> {
-    const feedback = Nhsa3103.safeParse(raw);
-    if (!feedback.success) throw ProtocolError.fromZod(feedback.error, undefined);
-    const byCheck = new Map<string, Array<{ findingId: string; way: string; reason?: string }>>();
-    feedback.data.input.data.warns.forEach((warn, index) => {
-      const parsed = parseJudgementId(warn.warn_rslt_id);
-      if (!parsed || !this.held.has(parsed.checkId)) {
-        throw new ProtocolError('unknown_check', `找不到对应的检查结果: ${warn.warn_rslt_id}`, `$.input.data.warns[${index}].warn_rslt_id`);
-      }
-      const list = byCheck.get(parsed.checkId) ?? [];
-      list.push({ findingId: parsed.findingId, way: warn.dspo_way, reason: warn.dspo_way_rea });
-      byCheck.set(parsed.checkId, list);
-    });
-    // Every check's feedback is validated before any is recorded: one message, all or nothing.
-    const accepted: Array<{ held: HeldCheck; choice: DoctorChoice }> = [];
-    for (const [checkId, warns] of byCheck) {
-      const held = this.held.get(checkId)!;
-      const revise = warns.some((warn) => warn.way === '2');
-      const choice: DoctorChoice = {
-        id: checkId,
-        outcome: revise ? 'revise' : 'proceed',
-        lines: [],
-        reasons: warns.filter((warn) => warn.reason).map((warn) => ({ findingId: warn.findingId, reason: warn.reason! })),
-      };
-      try {
-        resolveChoice(held.verdict.findings, choice);
-      } catch (error) {
-        if (error instanceof ChoiceError) throw new ProtocolError(error.code, `${checkId}: ${error.message}`, '$.input.data.warns');
-        throw error;
-      }
-      accepted.push({ held, choice });
-    }
-    for (const { held, choice } of accepted) {
-      if (held.decision) {
-        // The doctor already chose (in RxGate's popup): the HIS's report is kept beside it.
-        this.writer.audit({ type: 'feedback', checkId: held.check.id, patientId: held.check.patient.id, data: { outcome: choice.outcome, reasons: choice.reasons, source: 'nhsa-3103' } });
-      } else this.recordDecision(held, choice, 'nhsa-3103');
-    }
-    return { infcode: 0, inf_refmsgid: feedback.data.msgid ?? '', err_msg: '', output: {} };
-  }
-
   // ---- decisions ---------------------------------------------------------------------------
 
   /** The doctor's choice from the popup (through whichever bridge). */
@@ -241,20 +187,40 @@ export class CheckService {
     if (!held || !held.pending) {
       throw new ProtocolError('not_pending', `没有等待处理的检查: ${parsed.data.id}`, '$.id');
     }
-    return this.recordDecision(held, parsed.data, 'popup');
-  }
-
-  private recordDecision(held: HeldCheck, choice: DoctorChoice, source: string): Decision {
-    if (held.decision) {
-      throw new ProtocolError('already_decided', `该检查已处理: ${held.check.id}`, '$.id');
-    }
+    if (held.decision) throw new ProtocolError('already_decided', `该检查已处理: ${held.check.id}`, '$.id');
     let resolved: ResolvedChoice;
     try {
-      resolved = resolveChoice(held.verdict.findings, choice);
+      resolved = resolveChoice(held.verdict.findings, parsed.data);
     } catch (error) {
       if (error instanceof ChoiceError) throw new ProtocolError(error.code, error.message, error.path ? `$.${error.path}` : undefined);
       throw error;
     }
+    return this.storeDecision(held, resolved, 'popup');
+  }
+
+  /** A held check as the national interface sees it, or undefined when this agent does not hold it. */
+  view(id: string): { check: Check; verdict: Verdict; decision?: Decision } | undefined {
+    return this.held.get(id);
+  }
+
+  /**
+   * Records what the HIS reported the doctor chose (3103), exactly as reported: it was already
+   * checked against the findings by the national interface, including continuing past a block,
+   * which the audit marks for the insurance office's review. `auditData` joins the record.
+   */
+  recordReported(id: string, resolved: ResolvedChoice, source: string, auditData: Record<string, unknown>): Decision {
+    const held = this.held.get(id);
+    if (!held) throw new ProtocolError('unknown_check', `没有这个检查: ${id}`, '$.id');
+    if (held.decision) throw new ProtocolError('already_decided', `该检查已处理: ${held.check.id}`, '$.id');
+    return this.storeDecision(held, resolved, source, auditData);
+  }
+
+  /** Writes an audit record now (the national interface's feedback beside an earlier decision). */
+  audit(event: AuditEvent): void {
+    this.writer.audit(event);
+  }
+
+  private storeDecision(held: HeldCheck, resolved: ResolvedChoice, source: string, auditData: Record<string, unknown> = {}): Decision {
     const decision: Decision = {
       type: 'decision',
       id: held.check.id,
@@ -269,7 +235,7 @@ export class CheckService {
       type: 'decision',
       checkId: held.check.id,
       patientId: held.check.patient.id,
-      data: { outcome: decision.outcome, lines: decision.lines, reasons: decision.reasons, source },
+      data: { outcome: decision.outcome, lines: decision.lines, reasons: decision.reasons, source, ...auditData },
     });
     held.decision = decision;
     held.resolved = resolved;
@@ -417,7 +383,7 @@ export class CheckService {
     }
   }
 
-  private countCheck(verdict: Verdict, source: 'native' | 'nhsa'): void {
+  private countCheck(verdict: Verdict, source: 'native' | 'nhsa', origin: string | undefined): void {
     this.stats.total += 1;
     this.stats.byResult[verdict.result] += 1;
     this.stats.recent.unshift({
@@ -428,7 +394,7 @@ export class CheckService {
       source,
     });
     if (this.stats.recent.length > RECENT_SHOWN) this.stats.recent.length = RECENT_SHOWN;
-    this.events.emit('checked');
+    this.events.emit('checked', { id: verdict.id, origin });
   }
 
   /** The checks waiting for the doctor, oldest first. */
@@ -507,16 +473,7 @@ function idOf(raw: unknown): string | undefined {
   return undefined;
 }
 
-function describeNhsaIssue(error: z.ZodError): string {
-  const issue = error.issues[0]!;
-  const path = issue.path.join('.');
-  if (path === 'visit.date') return '无法确定就诊日期: 需要 adm_date 或当前医嘱的 drord_begn_date';
-  return `3101 映射后的检查无效: ${path}: ${issue.message}`;
-}
 
-function randomToken(): string {
-  return randomBytes(24).toString('base64url');
-}
 
 function round2(value: number): number {
   return Math.round(value * 100) / 100;

@@ -46,7 +46,7 @@ const dataDirOption = { 'data-dir': { type: 'string' } } as const;
 const commands: Record<string, Command> = {
   agent: {
     usage:
-      'rxgate agent [--data-dir DIR] [--port N] [--token T] [--allow-origin URL]… [--rules FILE] [--server URL]… [--public-key FILE]… [--no-open]',
+      'rxgate agent [--data-dir DIR] [--port N] [--token T] [--allow-origin URL]… [--rules FILE] [--server URL]… [--public-key FILE]… [--nhsa-auth token|loopback] [--no-open]',
     summary: '运行无界面代理 (界面在浏览器窗口中打开)',
     options: {
       ...dataDirOption,
@@ -58,6 +58,7 @@ const commands: Record<string, Command> = {
       'public-key': { type: 'string', multiple: true },
       'no-open': { type: 'boolean' },
       'ui-dir': { type: 'string' },
+      'nhsa-auth': { type: 'string' },
     },
     run: runAgent,
   },
@@ -190,6 +191,11 @@ function port(value: unknown, fallback: number): number {
   return number;
 }
 
+function nhsaAuthOf(value: unknown): 'token' | 'loopback' | undefined {
+  if (value === undefined || value === 'token' || value === 'loopback') return value;
+  throw new CliError(`--nhsa-auth 只能是 token 或 loopback (收到 ${String(value)})`, 2);
+}
+
 function dataDirOf(values: Record<string, unknown>): string {
   return (values['data-dir'] as string | undefined) ?? defaultDataDir();
 }
@@ -202,6 +208,7 @@ async function runAgent(values: Record<string, unknown>): Promise<number> {
     allowOrigins: values['allow-origin'] as string[] | undefined,
     servers: values.server as string[] | undefined,
     publicKeys: values['public-key'] as string[] | undefined,
+    nhsaAuth: nhsaAuthOf(values['nhsa-auth']),
   });
   for (const origin of config.allowOrigins ?? []) {
     if (new URL(origin).origin !== origin) throw new CliError(`--allow-origin 应是不带路径的来源, 如 http://his.example:8080 (收到 ${origin})`);

@@ -29,6 +29,9 @@ test('every config key reaches the agent or the sync client, headless and deskto
     syncIntervalMinutes: 7,
     reportUrl: 'http://127.0.0.1:9/report',
     nhsaPopup: true,
+    nhsaAuth: 'loopback',
+    nhsaTokenHeaders: ['apikey'],
+    nhsaExtraFields: true,
     expiredHardLimitDays: 3,
     decisionTimeoutSeconds: 77,
   };
@@ -48,6 +51,9 @@ test('every config key reaches the agent or the sync client, headless and deskto
     syncIntervalMinutes: sync.intervalMinutes,
     reportUrl: sync.reportUrl,
     nhsaPopup: resolved.agent.nhsaPopup,
+    nhsaAuth: resolved.agent.nhsaAuth,
+    nhsaTokenHeaders: resolved.agent.nhsaTokenHeaders,
+    nhsaExtraFields: resolved.agent.nhsaExtraFields,
     expiredHardLimitDays: resolved.agent.expiredHardLimitDays,
     decisionTimeoutSeconds: resolved.agent.decisionTimeoutSeconds,
   };

@@ -25,6 +25,15 @@ export const ConfigFile = z
     reportUrl: z.string().url().optional(),
     /** Whether 3101 requests also get RxGate's popup (a national-interface HIS usually shows its own). */
     nhsaPopup: z.boolean().optional(),
+    /**
+     * Who may call `/nhsa…`: `token` (Bearer, or a header in `nhsaTokenHeaders`) or
+     * `loopback` (native processes on this PC need none; docs/operations.md says when that is safe).
+     */
+    nhsaAuth: z.enum(['token', 'loopback']).optional(),
+    /** Headers that may carry the token on `/nhsa…` besides `Authorization: Bearer` (e.g. `apikey`). */
+    nhsaTokenHeaders: z.array(z.string().regex(/^[A-Za-z0-9-]{1,64}$/)).max(10).optional(),
+    /** Add RxGate's own top-level fields (`rxgate_result`, `rxgate_pending`) to national replies. */
+    nhsaExtraFields: z.boolean().optional(),
     /** Days a library may be past its expiry and still check; after that checks answer `unchecked`. */
     expiredHardLimitDays: z.number().int().min(0).max(3650).optional(),
     /** How long a held check waits for the doctor before the HIS is told it timed out. */
@@ -123,6 +132,9 @@ export interface ResolvedSettings {
     retentionDays?: number;
     maxFrameBytes?: number;
     nhsaPopup?: boolean;
+    nhsaAuth?: 'token' | 'loopback';
+    nhsaTokenHeaders?: string[];
+    nhsaExtraFields?: boolean;
     decisionTimeoutSeconds?: number;
     expiredHardLimitDays?: number;
   };
@@ -143,6 +155,9 @@ export function resolveSettings(dataDir: string, config: ConfigFile): ResolvedSe
       retentionDays: config.retentionDays,
       maxFrameBytes: config.maxFrameBytes,
       nhsaPopup: config.nhsaPopup,
+      nhsaAuth: config.nhsaAuth,
+      nhsaTokenHeaders: config.nhsaTokenHeaders,
+      nhsaExtraFields: config.nhsaExtraFields,
       decisionTimeoutSeconds: config.decisionTimeoutSeconds,
       expiredHardLimitDays: config.expiredHardLimitDays,
     },

@@ -5,10 +5,12 @@
  */
 import type { CheckService } from './check-service';
 import type { TypedEvents } from './events';
+import type { NhsaService } from './nhsa-service';
 import type { AgentBridge, RulesStatus, StatusView } from './protocol/ui';
 
 export interface AgentSurface {
   readonly checks: CheckService;
+  readonly nhsa: NhsaService;
   readonly events: TypedEvents<{ status: [StatusView] }>;
   readonly bridge: AgentBridge;
   now(): Date;

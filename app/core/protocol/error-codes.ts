@@ -33,7 +33,7 @@ export const ERROR_CODES = {
   too_large: {
     status: 413,
     where: 'WS / HTTP；`/nhsa…` 的 `err_msg` 文字',
-    meaning: '超过 `maxFrameBytes`（WebSocket 上没有 HTTP 状态；`/nhsa…` 为 200 + `infcode: -1`）',
+    meaning: '超过 `maxFrameBytes`（WebSocket 上没有 HTTP 状态；`/nhsa…` 为 413 + `infcode: -1` 的国家信封）',
     action: '减少 `history`',
   },
   invalid: {

@@ -13,11 +13,11 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { AgentSurface } from '../surface';
 import type { Decision, ErrorReply } from '../protocol/messages';
 import { ProtocolError, errorReply } from '../protocol/errors';
-import { nhsaError } from '../protocol/nhsa';
 import { UiRequest, dispatchUiRequest, type ClientView, type UiEvent } from '../protocol/ui';
 import { appRoot } from '../paths';
 import { resolveUiAsset, uiResponseHeaders } from '../ui-assets';
 import { authorizeHis, authorizeUi, isLoopbackHost, type AuthSettings } from './auth';
+import { isNhsaPath, serveNhsa, type NhsaAuthMode } from './nhsa-http';
 
 export interface ServerOptions {
   port: number;
@@ -28,6 +28,8 @@ export interface ServerOptions {
   maxFrameBytes: number;
   /** Ping interval; a client that misses a whole interval is dropped. */
   heartbeatMs?: number;
+  /** `/nhsa…` authentication: the mode and the extra token headers (protocol.md "Drop-in national interface"). */
+  nhsa?: { auth: NhsaAuthMode; tokenHeaders: string[] };
   log: (line: string) => void;
 }
 
@@ -71,6 +73,9 @@ export class LocalServer {
   ) {
     // A decision or a timeout goes back on the WebSocket that sent the check, if it is open.
     this.unsubscribe.push(
+      agent.checks.events.on('checked', ({ id, origin }) => {
+        if (origin !== undefined && this.connections.has(origin)) this.bindCheck(origin, id);
+      }),
       agent.checks.events.on('decision', (decision) => this.sendToOwner(decision.id, decision)),
       agent.checks.events.on('timeout', (id, error) => this.sendToOwner(id, error.toReply(id))),
     );
@@ -252,20 +257,14 @@ export class LocalServer {
     const id = typeof message.id === 'string' ? message.id : undefined;
     try {
       if ('infno' in message) {
-        const reply = this.nhsa(message);
-        // A 3101 check's id is its msgid: a decision from RxGate's popup goes back here too.
-        if (typeof message.msgid === 'string' && reply.infcode === 0) this.bindCheck(connection.id, message.msgid);
-        connection.socket.send(JSON.stringify(reply));
+        connection.socket.send(JSON.stringify(this.agent.nhsa.handle(message, connection.id)));
         return;
       }
       const { checks } = this.agent;
       switch (message.type) {
-        case 'check': {
-          const verdict = checks.check(message);
-          this.bindCheck(connection.id, verdict.id);
-          connection.socket.send(JSON.stringify(verdict));
+        case 'check':
+          connection.socket.send(JSON.stringify(checks.check(message, connection.id)));
           return;
-        }
         case 'commit': {
           const result = checks.commit(message);
           connection.socket.send(JSON.stringify({ type: 'ack', of: 'commit', ...result }));
@@ -343,13 +342,20 @@ export class LocalServer {
   private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (isNhsaPath(path)) {
+      const nhsa = this.options.nhsa ?? { auth: 'token', tokenHeaders: [] };
+      const settings = { ...nhsa, token: this.options.token, allowOrigins: this.auth.allowOrigins, maxBodyBytes: this.options.maxFrameBytes };
+      return serveNhsa(request, response, path, settings, this.agent.nhsa, (origin) => {
+        this.trackHttpClient(origin).lastSeen = Date.now();
+      });
+    }
     // DNS-rebinding defence: a page on evil.example resolved to 127.0.0.1 still sends its own Host.
     if (!isLoopbackHost(request.headers.host)) {
       return sendJson(response, 403, errorReply('forbidden', 'Host 必须是本机地址 (127.0.0.1 / localhost)'));
     }
     if (path === '/' || path === '/ui' || path.startsWith('/ui/')) return this.serveUi(request, response, url.pathname);
 
-    const isApi = path.startsWith('/v1/') || path === '/nhsa' || path.startsWith('/nhsa/');
+    const isApi = path.startsWith('/v1/');
     if (!isApi) return sendJson(response, 404, errorReply('not_found', `没有这个地址: ${path}`));
     const auth = authorizeHis(request, url, this.auth, { allowQueryToken: false });
     const origin = request.headers.origin;
@@ -392,17 +398,6 @@ export class LocalServer {
 
   private async api(request: IncomingMessage, response: ServerResponse, path: string, url: URL): Promise<void> {
     const method = request.method ?? 'GET';
-    const nhsaMatch = /^(?:\/v1)?\/nhsa(?:\/(\d{4}))?$/.exec(path);
-    if (nhsaMatch) {
-      if (method !== 'POST') return methodNotAllowed(response, 'POST');
-      const body = await this.readBody(request, response, true);
-      if (body === undefined) return;
-      const infno = nhsaMatch[1];
-      if (infno && body.infno !== undefined && String(body.infno) !== infno) {
-        return sendJson(response, 200, nhsaError(`infno ${String(body.infno)} 与地址 ${infno} 不一致`, stringOf(body.msgid), this.agent.now(), '$.infno'));
-      }
-      return sendJson(response, 200, this.nhsa({ ...body, infno: body.infno ?? infno }));
-    }
     const decisionMatch = /^\/v1\/decisions\/([^/]+)$/.exec(path);
     if (decisionMatch) {
       if (method !== 'GET') return methodNotAllowed(response, 'GET');
@@ -432,7 +427,7 @@ export class LocalServer {
     if (method !== route.method) return methodNotAllowed(response, route.method);
     let body: Record<string, unknown> = {};
     if (method === 'POST') {
-      const read = await this.readBody(request, response, false, path === '/v1/sync' || path === '/v1/rules/reload');
+      const read = await this.readBody(request, response, path === '/v1/sync' || path === '/v1/rules/reload');
       if (read === undefined) return;
       body = read;
     }
@@ -444,24 +439,6 @@ export class LocalServer {
     }
   }
 
-  private nhsa(message: Record<string, unknown>): Record<string, unknown> {
-    const now = this.agent.now();
-    try {
-      switch (String(message.infno)) {
-        case '3101':
-        case '3102':
-          return this.agent.checks.nhsaCheck(message);
-        case '3103':
-          return this.agent.checks.nhsaFeedback(message);
-        default:
-          return nhsaError(`不支持的交易编号 infno: ${String(message.infno)} (支持 3101、3102、3103)`, stringOf(message.msgid), now, '$.infno');
-      }
-    } catch (error) {
-      const failure = toProtocolError(error, this.options.log);
-      return nhsaError(failure.message, stringOf(message.msgid), now, failure.path);
-    }
-  }
-
   /**
    * Reads a JSON object body within the frame limit. Answers the error itself and returns
    * undefined when the body is unusable.
@@ -469,14 +446,11 @@ export class LocalServer {
   private readBody(
     request: IncomingMessage,
     response: ServerResponse,
-    nhsa: boolean,
     allowEmpty = false,
   ): Promise<Record<string, unknown> | undefined> {
     const limit = this.options.maxFrameBytes;
     const fail = (status: number, error: ProtocolError) => {
-      // National-shape clients read failures from the envelope (infcode -1), never the status.
-      if (nhsa) sendJson(response, 200, nhsaError(error.message, undefined, this.agent.now(), error.path));
-      else sendJson(response, status, error.toReply());
+      sendJson(response, status, error.toReply());
       return undefined;
     };
     const declared = Number(request.headers['content-length'] ?? 0);
@@ -544,10 +518,6 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
 function methodNotAllowed(response: ServerResponse, allowed: string): void {
   response.setHeader('Allow', allowed);
   sendJson(response, 405, errorReply('method_not_allowed', `只支持 ${allowed}`));
-}
-
-function stringOf(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }
 
 /** Anything thrown below the transport becomes a reply; unexpected errors are logged, not leaked. */
