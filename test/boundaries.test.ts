@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 
 const root = join(__dirname, '..');
 
@@ -69,6 +69,9 @@ test('SQL lives only in rules-cache', () => {
   for (const dir of ['app', 'renderer', 'scripts']) {
     for (const file of sourceFiles(join(root, dir))) {
       if (file.endsWith('.test.ts')) continue;
+      // The reliability run plays someone editing the database behind the agent's back (and
+      // watches a pack being staged): that SQL is the attack, not the product's data access.
+      if (file.includes(`${sep}scripts${sep}reliability`)) continue;
       if (importsOf(readFileSync(file, 'utf8')).includes('better-sqlite3')) offenders.push(file);
     }
   }

@@ -226,8 +226,9 @@ async function runAgent(values: Record<string, unknown>): Promise<number> {
   console.log(`  HIS WebSocket: ${agent.url}   HTTP: http://127.0.0.1:${agent.port}/v1/`);
   console.log(`  令牌文件: ${join(dataDir, 'token')}`);
   console.log(`  数据目录: ${dataDir}`);
-  // The UI's address carries its token: written to an owner-only file, never to the console.
-  console.log(`  界面地址 (含界面令牌) 已写入: ${writeUiAddressFile(dataDir, agent.uiUrl)}`);
+  // The UI's full address carries its token: it goes to an owner-only file, never to the
+  // console, whose output ends up in service logs; the console shows the address without it.
+  console.log(`  界面: http://127.0.0.1:${agent.port}/ui/ (含令牌的完整地址见 ${writeUiAddressFile(dataDir, agent.uiUrl)})`);
   if (!values['no-open']) {
     const opened = await openAppWindow(agent.uiUrl);
     if (!opened.opened) console.log(`  未能打开浏览器窗口 (${opened.reason}); 请手动打开上面的界面地址`);
