@@ -214,13 +214,23 @@ async function runAgent(values: Record<string, unknown>): Promise<number> {
     if (new URL(origin).origin !== origin) throw new CliError(`--allow-origin 应是不带路径的来源, 如 http://his.example:8080 (收到 ${origin})`);
   }
   const settings = resolveSettings(dataDir, config);
+  // A sync set-up IT got wrong (a key file that is not there, a server address that is not
+  // one, servers without a key) stops the agent here, with the reason and a non-zero exit, so
+  // that a service manager shows it failed instead of a PC running old rules for ever.
+  const syncOptions = settings.sync();
   const agent = await Agent.start({
     ...settings.agent,
     rulesFile: values.rules as string | undefined,
     uiDir: values['ui-dir'] as string | undefined,
     log: (line) => console.log(`[${new Date().toISOString()}] ${line}`),
   });
-  const sync = wireSync(agent, settings.sync());
+  let sync: ReturnType<typeof wireSync>;
+  try {
+    sync = wireSync(agent, syncOptions);
+  } catch (error) {
+    await agent.stop();
+    throw new CliError(`规则同步设置有误, 代理未启动: ${(error as Error).message}`);
+  }
   writeRuntimeFile(dataDir, { pid: process.pid, port: agent.port, startedAt: agent.startedAt.toISOString() });
   console.log(`RxGate ${AGENT_VERSION} 已启动`);
   console.log(`  HIS WebSocket: ${agent.url}   HTTP: http://127.0.0.1:${agent.port}/v1/`);

@@ -62,9 +62,14 @@ export interface AgentProcess {
  * Starts `rxgate agent` as its own process on a free port and resolves once it is listening
  * (its runtime file names its pid and port). Rejects with its output when it exits first.
  */
-export async function startAgentProcess(dataDir: string, options: { server?: string; publicKeyPath?: string; timeoutMs?: number } = {}): Promise<AgentProcess> {
+export async function startAgentProcess(
+  dataDir: string,
+  options: { server?: string; publicKeyPath?: string; timeoutMs?: number; generatedToken?: boolean } = {},
+): Promise<AgentProcess> {
   mkdirSync(dataDir, { recursive: true });
-  const args = [join(root, 'bin', 'rxgate.js'), 'agent', '--data-dir', dataDir, '--port', '0', '--token', TOKEN, '--no-open'];
+  const args = [join(root, 'bin', 'rxgate.js'), 'agent', '--data-dir', dataDir, '--port', '0', '--no-open'];
+  // The token of the runs; `generatedToken` leaves it to the agent (DATA/token), as an install does.
+  if (!options.generatedToken) args.push('--token', TOKEN);
   if (options.server) args.push('--server', options.server, '--public-key', options.publicKeyPath!);
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
