@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { isServerAddress, parseServerAddress } from '../../rules-cache/server-address';
 
 export const DEFAULT_PORT = 17380;
 
@@ -16,7 +17,10 @@ export const ConfigFile = z
     port: z.number().int().min(1).max(65535).optional(),
     token: z.string().min(16).max(256).optional(),
     allowOrigins: z.array(z.string().url()).optional(),
-    servers: z.array(z.string().min(1)).optional(),
+    /** Rule servers: URLs, UNC paths or folder paths (rules-cache/server-address.ts). */
+    servers: z
+      .array(z.string().min(1).refine(isServerAddress, { error: (issue) => parseServerAddressError(String(issue.input)) }))
+      .optional(),
     /** PEM text or paths of PEM files: the current key and the next one, for rotation. */
     publicKeys: z.array(z.string().min(1)).optional(),
     retentionDays: z.number().int().min(1).max(3650).optional(),
@@ -32,6 +36,11 @@ export const ConfigFile = z
   })
   .strict();
 export type ConfigFile = z.infer<typeof ConfigFile>;
+
+function parseServerAddressError(address: string): string {
+  const parsed = parseServerAddress(address);
+  return 'error' in parsed ? parsed.error : '';
+}
 
 /** The user's data folder, matching where Electron keeps `userData` for the app. */
 export function defaultDataDir(): string {
