@@ -68,6 +68,7 @@ export async function rulesPublish(values: Record<string, unknown>, positionals:
   if (!packDir || !to) throw new CliError('用法: rxgate rules publish DIR --to WWWDIR');
   const keys = values['public-key'] as string[] | undefined;
   const published = await publishPack(packDir, to, keys?.length ? { publicKeys: readPublicKeys(keys) } : {});
+  if (published.replacedUntrusted) console.log(`注意: ${published.replacedUntrusted}; 已用新包替换。请查明清单为何被改动。`);
   console.log(
     published.unchanged
       ? `该规则包已发布, 未做改动 (版本 ${published.manifest.version})`
