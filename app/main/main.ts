@@ -45,7 +45,7 @@ import {
   type RendererView,
 } from './security';
 import { iconPng, trayModel, type TraySeverity } from './tray-model';
-import { centredBounds, popupMove, popupSize, popupWindowOptions, statusWindowOptions, type WindowContext } from './windows';
+import { popupBounds, popupMove, popupWindowOptions, statusWindowOptions, type WindowContext } from './windows';
 
 /** The popup must be on screen within this long of the core holding a check (product.md). */
 const popupBudgetMs = 150;
@@ -254,7 +254,7 @@ function onPending(pending: PendingView[]): void {
 function showPopup(): void {
   if (!popup || popup.isDestroyed()) popup = createWindow('popup');
   const display = screen.getDisplayNearestPoint(screen.getCursorScreenPoint());
-  popup.setBounds(centredBounds(display.workArea, popupSize));
+  popup.setBounds(popupBounds(display.workArea));
   popup.setAlwaysOnTop(true, 'screen-saver');
   popup.show();
   popup.moveTop();
