@@ -2,8 +2,8 @@
  * What a doctor on the keyboard, at 1366×768 and in a 900×600 popup, meets in the popup, in real
  * Chromium against the real headless agent: Enter on a reason, footer hints that match the
  * popup, order-line badges that do not look like action keys, the queue (newest first) and
- * its arrows clear of the 状态 button, and the reason picker on screen when a reason is asked
- * for. Screenshots at both sizes go to docs/screenshots/ with RXGATE_UPDATE_SCREENSHOTS=1.
+ * its arrows clear of the 状态 button, the reason picker on screen when a reason is asked
+ * for, and the status window on the demo library with no rule server. Screenshots at both sizes go to docs/screenshots/ with RXGATE_UPDATE_SCREENSHOTS=1.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -187,6 +187,23 @@ describe('the popup for a doctor on the keyboard, at 1366×768 and 900×600', { 
       await page.screenshot({ path: join(screenshotsDir, `popup-warn-${size.width}x${size.height}.png`) });
       await page.keyboard.press('Escape');
       await his.nextOf('decision', check.id);
+    }
+  });
+
+  test('status on the demo library with no server: no "0 天前", 立即同步 disabled and why', { timeout: 20_000 }, async () => {
+    const demoAgent = await startAgent({ dataDir: join(dataDir, 'demo-data'), port: 0, token, uiDir: join(dataDir, 'ui') });
+    const statusPage = await browser.newPage({ viewport: sizes[1] });
+    try {
+      await statusPage.goto(`${demoAgent.uiUrl}&view=status`);
+      const published = statusPage.getByTestId('rules-published');
+      await published.waitFor();
+      assert.equal(await published.innerText(), '随程序内置, 仅供演示');
+      assert.equal(await statusPage.getByTestId('sync-now').isDisabled(), true);
+      assert.match(await statusPage.getByTestId('sync-unconfigured').innerText(), /未配置规则服务器.*servers/);
+      await statusPage.screenshot({ path: join(screenshotsDir, 'status-demo-900x600.png') });
+    } finally {
+      await statusPage.close();
+      await demoAgent.stop();
     }
   });
 

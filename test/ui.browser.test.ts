@@ -221,8 +221,7 @@ describe('popup and status window in Chromium against the headless agent', { ski
 
     await page.goto(`${agent.uiUrl}&view=status`);
     await page.getByTestId('status-checks').waitFor();
-    await page.getByTestId('sync-now').click();
-    await page.getByTestId('sync-message').waitFor();
+    await page.getByTestId('sync-unconfigured').waitFor();
     await page.screenshot({ path: join(screenshotsDir, 'status.png') });
     assert.ok(existsSync(join(screenshotsDir, 'popup.png')));
   });
