@@ -9,14 +9,17 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { isServerAddress, parseServerAddress } from '../../rules-cache/server-address';
+import { describeIssue, issuePath } from './zod-messages';
 
 export const DEFAULT_PORT = 17380;
+
+const allowOriginMessage = '应是完整的来源, 带 http:// 或 https://, 写到端口为止, 如 http://his.hospital.local:8080';
 
 export const ConfigFile = z
   .object({
     port: z.number().int().min(1).max(65535).optional(),
     token: z.string().min(16).max(256).optional(),
-    allowOrigins: z.array(z.string().url()).optional(),
+    allowOrigins: z.array(z.string().url({ error: allowOriginMessage })).optional(),
     /** Rule servers: URLs, UNC paths or folder paths (rules-cache/server-address.ts). */
     servers: z
       .array(z.string().min(1).refine(isServerAddress, { error: (issue) => parseServerAddressError(String(issue.input)) }))
@@ -73,7 +76,7 @@ export function readConfigFile(path: string): ConfigFile {
   const result = ConfigFile.safeParse(parsed);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw new ConfigError(`配置文件有误: ${path}: ${issue.path.join('.') || '(根)'}: ${issue.message}`);
+    throw new ConfigError(`配置文件有误: ${path}: ${issuePath(issue)}: ${describeIssue(issue)} — 请改正后重新启动 (字段说明见部署说明)`);
   }
   return result.data;
 }
