@@ -28,6 +28,7 @@ import {
   type Session,
 } from 'electron';
 import { startAgent, type Agent } from '../core/agent';
+import { ensureWritableDataDir } from '../core/data-dir';
 import type { PendingView, StatusView } from '../core/protocol/ui';
 import { wireSync } from '../core/sync-wiring';
 import { desktopAgentSettings, logFilePath } from './agent-options';
@@ -111,6 +112,8 @@ if (!app.requestSingleInstanceLock()) {
 
 async function boot(): Promise<void> {
   const dataDir = app.getPath('userData');
+  // Named in Chinese in the start-up error box, instead of SQLite's "unable to open database file".
+  ensureWritableDataDir(dataDir);
   log = createLogFile({ path: logFilePath(dataDir) });
   log(`RxGate ${app.getVersion()} 启动 (Electron ${process.versions.electron}, ${process.platform}-${process.arch})`);
   Menu.setApplicationMenu(null);
