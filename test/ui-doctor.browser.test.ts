@@ -28,6 +28,8 @@ const sizes = [
   { width: 1366, height: 768 },
   { width: 900, height: 600 },
 ] as const;
+/** The desktop popup's own size on a 1366×768 screen (app/main/windows.ts `popupBounds`). */
+const dockedPopup = { width: 760, height: 712 } as const;
 
 function example(name: string, id: string): CheckInput {
   return { ...(JSON.parse(readFileSync(join(examplesDir, name), 'utf8')) as { message: CheckInput }).message, id };
@@ -150,7 +152,7 @@ describe('the popup for a doctor on the keyboard, at 1366×768 and 900×600', { 
     await page.getByTestId('queue-position').filter({ hasText: '1/2' }).waitFor();
     await popupShowing(page, newer.id);
 
-    for (const size of sizes) {
+    for (const size of [...sizes, dockedPopup]) {
       await page.setViewportSize(size);
       const boxes = await Promise.all(
         [page.locator('.queue button').first(), page.locator('.queue button').last(), page.getByTestId('queue-position'), page.locator('.to-status')].map((locator) =>
@@ -176,8 +178,8 @@ describe('the popup for a doctor on the keyboard, at 1366×768 and 900×600', { 
     await his.nextOf('decision', newer.id);
   });
 
-  test('at 900×600 the reason picker is on screen when the footer asks for a reason', { timeout: 20_000 }, async () => {
-    for (const size of sizes) {
+  test('at 900×600 (and in the docked desktop popup) the reason picker is on screen when the footer asks for a reason', { timeout: 20_000 }, async () => {
+    for (const size of [...sizes, dockedPopup]) {
       await page.setViewportSize(size);
       const check = example('check-repeat.json', nextId(`fold-${size.width}`));
       await open(check);
