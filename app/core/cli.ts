@@ -77,7 +77,7 @@ const commands: Record<string, Command> = {
     options: { ...dataDirOption, force: { type: 'boolean' }, 'public-key': { type: 'string', multiple: true } },
     flags: {
       ...dataDirFlag,
-      force: { text: '版本不高于当前规则库也导入 (回退用)。默认: 只导入更高版本' },
+      force: { text: 'JSON 规则库版本不高于当前规则库也导入 (降级用; 签名规则包不能强制)。默认: 只导入更高版本' },
       'public-key': publicKeyFlag,
     },
     run: rulesImport,

@@ -9,8 +9,9 @@ import { useAppStore, useAppStoreApi } from './store-context';
 /**
  * The reason for continuing past the warnings of one item (or of the whole order): common
  * reasons as one-click choices (one tab stop; arrow keys move between them, as in a radio
- * group; Enter or Space selects the focused one) and a free-text field. One picker answers all of the item's warnings at once, since a
- * doctor continuing an item has one reason for it; each finding still gets the reason recorded.
+ * group; Enter or Space selects the focused one) and a free-text field. One picker answers
+ * all of the item's warnings at once, since a doctor continuing an item has one reason for
+ * it; each finding still gets the reason recorded.
  */
 export function ReasonPicker({ checkId, findings, testKey }: { checkId: string; findings: Finding[]; testKey: string }) {
   const ids = findings.map((finding) => finding.findingId);
