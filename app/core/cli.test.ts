@@ -6,6 +6,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXAMPLES, TOKEN, startTestAgent } from '../../test/support';
@@ -139,6 +140,20 @@ describe('rxgate mistakes, in Chinese naming the flag or file', { timeout: 30_00
     const result = await run('his-sim', join(EXAMPLES, 'rules.json'), '--token', TOKEN, '--port', '1');
     assert.equal(result.code, 1);
     assert.match(result.err, /rules\.json 是规则库, 不是 HIS 消息 — 导入规则库请用 rxgate rules import/);
+  });
+});
+
+describe('rxgate without an agent', { timeout: 30_000 }, () => {
+  it('his-sim says no agent runs on that port and what to do, over WebSocket and HTTP', async () => {
+    // A loopback port that was free a moment ago and has nothing listening now.
+    const probe = createServer();
+    const port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as { port: number }).port)));
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    for (const transport of [[], ['--http']]) {
+      const result = await run('his-sim', join(EXAMPLES, 'check-indication.json'), '--port', String(port), '--token', TOKEN, ...transport);
+      assert.equal(result.code, 1);
+      assert.match(result.err, new RegExp(`端口 ${port} 上没有代理在运行 — 请先启动代理`));
+    }
   });
 });
 

@@ -418,6 +418,15 @@ async function syncCommand(values: Record<string, unknown>): Promise<number> {
   return outcome.ok ? 0 : 1;
 }
 
+/** Why a connection to the agent failed, in words IT can act on. */
+function connectionFailure(error: Error, targetPort: number): string {
+  const code = (error as NodeJS.ErrnoException).code ?? ((error as Error & { cause?: NodeJS.ErrnoException }).cause?.code);
+  if (code === 'ECONNREFUSED') {
+    return `端口 ${targetPort} 上没有代理在运行 — 请先启动代理 (rxgate agent 或桌面版), 或用 --port 指定它的端口`;
+  }
+  return `${error.message} (代理是否在运行?)`;
+}
+
 async function hisSim(values: Record<string, unknown>, positionals: string[]): Promise<number> {
   const file = positionals[0];
   if (!file) throw new CliError('缺少消息文件 — 用法: rxgate his-sim FILE');
@@ -454,7 +463,7 @@ async function hisSim(values: Record<string, unknown>, positionals: string[]): P
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
       body: JSON.stringify(message),
     }).catch((error: Error) => {
-      throw new CliError(`无法连接代理 ${base}: ${error.message}`);
+      throw new CliError(`无法连接代理 ${base}: ${connectionFailure(error, targetPort)}`);
     });
     const reply = (await response.json()) as Record<string, unknown>;
     if (isNhsa) {
@@ -493,7 +502,7 @@ async function hisSim(values: Record<string, unknown>, positionals: string[]): P
       response.on('data', (chunk: Buffer) => (text += chunk.toString()));
       response.on('end', () => reject(new CliError(`代理拒绝连接 (HTTP ${response.statusCode}): ${text}`)));
     });
-    socket.once('error', (error) => reject(new CliError(`无法连接代理 ws://127.0.0.1:${targetPort}/v1: ${error.message} (代理是否在运行?)`)));
+    socket.once('error', (error) => reject(new CliError(`无法连接代理 ws://127.0.0.1:${targetPort}/v1: ${connectionFailure(error, targetPort)}`)));
   });
   try {
     return await new Promise<number>((resolve) => {
