@@ -322,6 +322,35 @@ test('publishPack lays out a content-addressed pack under rxgate/ and only moves
   assert.deepEqual(readFileSync(join(www, 'rxgate', 'manifest.json')), v3.manifestBytes, 'refused packs change nothing');
 });
 
+test('publishPack checks the published manifest with the pack key: a tampered one is reported and replaced', async () => {
+  const www = folder('www-tampered');
+  const v4 = await built(4);
+  await publishPack(v4.outDir, www);
+  const publishedManifest = join(www, 'rxgate', 'manifest.json');
+  // Someone "fixes" the version on the server by hand: the signature no longer matches.
+  await fs.writeFile(publishedManifest, readFileSync(publishedManifest, 'utf8').replace('"version": 4', '"version": 40'));
+
+  const again = await publishPack(v4.outDir, www);
+  assert.equal(again.unchanged, false);
+  assert.match(again.replacedUntrusted ?? '', /未通过签名校验.*清单签名无效/);
+  assert.deepEqual(readFileSync(publishedManifest), v4.manifestBytes, 'the signed manifest is back');
+  assert.equal((await publishPack(v4.outDir, www)).unchanged, true, 'once repaired, publishing again changes nothing');
+  await expectCode(publishPack((await built(3)).outDir, www), 'not_newer');
+
+  // With keys given, the same check uses them; a manifest signed by a key not given is not trusted either.
+  const www2 = folder('www-other-key');
+  await publishPack((await built(9, { signer: 'stranger' })).outDir, www2);
+  const replaced = await publishPack((await built(5)).outDir, www2, { publicKeys: [(await keys).current.publicKeyPem] });
+  assert.match(replaced.replacedUntrusted ?? '', /未知密钥/);
+  assert.equal(JSON.parse(readFileSync(join(www2, 'rxgate', 'manifest.json'), 'utf8')).version, 5);
+});
+
+test('publishPack refuses a pack whose public.pem is not the key that signed it', async () => {
+  const v6 = await built(6);
+  await fs.copyFile((await keys).stranger.publicKeyPath, join(v6.outDir, 'public.pem'));
+  await expectCode(publishPack(v6.outDir, folder('www-wrong-key')), 'bad_key');
+});
+
 test('readPackFile imports a pack directory, a published folder or a manifest path, verified as sync does', async () => {
   const www = folder('import-www');
   const pack = await built(7);

@@ -30,6 +30,12 @@ export const PACK_FORMAT = 1;
 export const PUBLISHED_FOLDER = 'rxgate';
 export const MANIFEST_FILE = 'manifest.json';
 export const SIGNATURE_FILE = 'manifest.json.sig';
+/**
+ * The public half of the key a pack was signed with, written next to the manifest by
+ * `buildPack`, so `publishPack` can check what is already published without being told the key.
+ * It is never published and never trusted by agents, which pin their own keys.
+ */
+export const PACK_PUBLIC_KEY_FILE = 'public.pem';
 export const PACKS_FOLDER = 'packs';
 /** A manifest is a few hundred bytes; anything near this is not one. */
 export const MAX_MANIFEST_BYTES = 256 * 1024;
@@ -305,6 +311,7 @@ export async function buildPack(options: BuildPackOptions): Promise<BuiltPack> {
   const manifestPath = join(options.outDir, MANIFEST_FILE);
   const signaturePath = join(options.outDir, SIGNATURE_FILE);
   await writeFileAtomic(packPath, compressed);
+  await writeFileAtomic(join(options.outDir, PACK_PUBLIC_KEY_FILE), createPublicKey(privateKey).export({ format: 'pem', type: 'spki' }).toString());
   await writeFileAtomic(signaturePath, signature);
   await writeFileAtomic(manifestPath, manifestBytes);
   return { manifest, manifestPath, signaturePath, packPath };
@@ -782,12 +789,58 @@ export interface PublishedPack {
   packPath: string;
   /** True when exactly this manifest was already published; nothing was written. */
   unchanged: boolean;
+  /**
+   * Set when the manifest found at the destination failed its signature check and was replaced:
+   * why it was not trusted (tampered, damaged, or signed by another key), for the publisher to read.
+   */
+  replacedUntrusted?: string;
 }
 
 /** Options for `publishPack`. */
 export interface PublishOptions {
-  /** When given, the signature is checked before publishing, as the agents will check it. */
+  /**
+   * When given, the signature is checked before publishing, as the agents will check it, and the
+   * manifest already published is checked with these keys. Without them, the pack's own
+   * `public.pem` (written by `buildPack`) checks both.
+   */
   publicKeys?: readonly string[];
+}
+
+/** The keys to check with: those given, else the pack's own public key when its id matches. */
+async function publishingKeys(location: PackLocation, manifest: PackManifest, options: PublishOptions): Promise<readonly string[]> {
+  if (options.publicKeys) return options.publicKeys;
+  const pem = await fs.readFile(join(location.directory, PACK_PUBLIC_KEY_FILE), 'utf8').catch(() => undefined);
+  if (pem === undefined) return [];
+  if (keyId(pem) !== manifest.keyId) {
+    throw new PackError('bad_key', `${join(location.directory, PACK_PUBLIC_KEY_FILE)} 不是签名此规则包的公钥 (应为 ${manifest.keyId}), 请重新构建后再发布`);
+  }
+  return [pem];
+}
+
+/**
+ * The version already published at the destination, when its manifest can be trusted. A manifest
+ * whose signature fails with the publishing keys (someone edited `version`, a copy broke) is
+ * not trusted: its version must not stop a re-publish, which is how it gets repaired.
+ */
+async function publishedVersion(
+  manifestPath: string,
+  signaturePath: string,
+  keys: readonly string[],
+): Promise<{ version: number; bytes: Buffer } | { untrusted: string } | undefined> {
+  const bytes = await fs.readFile(manifestPath).catch(() => undefined);
+  if (!bytes) return undefined;
+  const signature = await fs.readFile(signaturePath).catch(() => Buffer.alloc(0));
+  if (keys.length === 0) {
+    // Nothing to check with (a pack built before packs carried their key): the old behaviour.
+    const parsed = PackManifest.safeParse(parseJsonOrUndefined(bytes));
+    return parsed.success ? { version: parsed.data.version, bytes } : undefined;
+  }
+  try {
+    return { version: verifyManifest(bytes, signature, keys).version, bytes };
+  } catch (error) {
+    if (error instanceof PackError) return { untrusted: `${manifestPath} 未通过签名校验 (${error.message})` };
+    throw error;
+  }
 }
 
 /**
@@ -804,14 +857,12 @@ export async function publishPack(packDir: string, wwwDir: string, options: Publ
   const manifestBytes = await readCapped(location.manifestPath, MAX_MANIFEST_BYTES, '清单文件');
   const signature = await readCapped(location.signaturePath, MAX_SIGNATURE_BYTES, '签名文件');
   let manifest: PackManifest;
-  if (options.publicKeys) {
-    manifest = verifyManifest(manifestBytes, signature, options.publicKeys);
-  } else {
-    if (!decodeSignature(signature)) throw new PackError('bad_signature', `${location.signaturePath} 不是有效签名`);
-    const parsed = PackManifest.safeParse(parseJsonOrUndefined(manifestBytes));
-    if (!parsed.success) throw new PackError('bad_manifest', `${location.manifestPath} 不是有效清单`);
-    manifest = parsed.data;
-  }
+  if (!decodeSignature(signature)) throw new PackError('bad_signature', `${location.signaturePath} 不是有效签名`);
+  const parsed = PackManifest.safeParse(parseJsonOrUndefined(manifestBytes));
+  if (!parsed.success) throw new PackError('bad_manifest', `${location.manifestPath} 不是有效清单`);
+  manifest = parsed.data;
+  const keys = await publishingKeys(location, manifest, options);
+  if (keys.length > 0) manifest = verifyManifest(manifestBytes, signature, keys);
   const sourcePackPath = await packFilePath(location, manifest);
   if ((await fs.stat(sourcePackPath)).size !== manifest.pack.size) {
     throw new PackError('hash_mismatch', '规则包文件大小与清单不符, 请重新构建后再发布');
@@ -825,25 +876,25 @@ export async function publishPack(packDir: string, wwwDir: string, options: Publ
   const manifestPath = join(target, MANIFEST_FILE);
   const signaturePath = join(target, SIGNATURE_FILE);
   const packPath = join(target, manifest.pack.file);
-  const existingBytes = await fs.readFile(manifestPath).catch(() => undefined);
-  const existing = existingBytes ? PackManifest.safeParse(parseJsonOrUndefined(existingBytes)) : undefined;
-  if (existingBytes && existing?.success && existing.data.version >= manifest.version) {
+  const existing = await publishedVersion(manifestPath, signaturePath, keys);
+  if (existing && 'version' in existing && existing.version >= manifest.version) {
     const sameSignature = (await fs.readFile(signaturePath).catch(() => Buffer.alloc(0))).equals(signature);
-    if (existingBytes.equals(manifestBytes) && sameSignature && (await isFile(packPath))) {
+    if (existing.bytes.equals(manifestBytes) && sameSignature && (await isFile(packPath))) {
       return { manifest, manifestPath, signaturePath, packPath, unchanged: true };
     }
     throw new PackError(
       'not_newer',
-      `${target} 已发布 v${existing.data.version}, 新包 v${manifest.version} 不高于它, 客户端不会接受。回退旧规则请用更高版本号重新构建。`,
+      `${target} 已发布 v${existing.version}, 新包 v${manifest.version} 不高于它, 客户端不会接受。回退旧规则请用更高版本号重新构建。`,
     );
   }
+  const replacedUntrusted = existing && 'untrusted' in existing ? existing.untrusted : undefined;
 
   await fs.mkdir(join(target, PACKS_FOLDER), { recursive: true });
   const existingPack = await fs.readFile(packPath).catch(() => undefined);
   if (!existingPack || sha256Hex(existingPack) !== manifest.pack.sha256) await writeFileAtomic(packPath, packBytes);
   await writeFileAtomic(signaturePath, signature);
   await writeFileAtomic(manifestPath, manifestBytes);
-  return { manifest, manifestPath, signaturePath, packPath, unchanged: false };
+  return { manifest, manifestPath, signaturePath, packPath, unchanged: false, ...(replacedUntrusted ? { replacedUntrusted } : {}) };
 }
 
 function parseJsonOrUndefined(bytes: Uint8Array): unknown {

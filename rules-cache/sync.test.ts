@@ -463,6 +463,13 @@ test('a shared folder works through a file: URL', async () => {
   assertRefused(missing, await missing.client.syncNow(), 'not_found');
 });
 
+test('a shared folder works when written as a folder path instead of a URL', async () => {
+  const published = await site(2);
+  const h = await harness([published.www]);
+  const outcome = await h.client.syncNow();
+  assert.equal(outcome.result, 'applied', outcome.message);
+});
+
 test('a failing apply leaves the ETag unremembered and is reported as apply_failed', async () => {
   const server = await serve((await site(2)).www);
   const h = await harness([server.url], {

@@ -14,6 +14,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { SyncStatus } from '../app/core/protocol/ui';
 import type { RuleLibrary } from './model';
+import { parseServerAddress } from './server-address';
 import {
   DEFAULT_MAX_PACK_BYTES,
   MAX_MANIFEST_BYTES,
@@ -58,7 +59,8 @@ export interface SyncOptions {
   /**
    * Base URLs of the rule server and its mirrors, tried in order: the web root that holds
    * `rxgate/manifest.json` (or that folder itself, or the manifest's own URL). `http:`,
-   * `https:` and `file:` (a shared folder, e.g. `file://fileserver/rxgate-www/`).
+   * `https:` and `file:` (a shared folder, e.g. `file://fileserver/rxgate-www/`), or a folder
+   * path as IT writes it (`\\fileserver\rxgate-www`, `D:\rxgate-www`, `/mnt/rxgate-www`).
    */
   servers: readonly string[];
   /** Pinned Ed25519 public keys (PEM): normally the current key and the next one. */
@@ -165,13 +167,9 @@ interface RequestSpec {
 }
 
 function endpointFor(server: string): Endpoint {
-  let url: URL;
-  try {
-    url = new URL(server);
-  } catch {
-    throw new Error(`规则服务器地址无效: ${server}`);
-  }
-  if (!['http:', 'https:', 'file:'].includes(url.protocol)) throw new Error(`规则服务器地址只支持 http、https 和 file: ${server}`);
+  const parsed = parseServerAddress(server);
+  if ('error' in parsed) throw new Error(parsed.error);
+  const url = parsed.url;
   const display = new URL(url.href);
   display.username = '';
   display.password = '';

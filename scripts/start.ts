@@ -39,8 +39,12 @@ export function findElectronBinary(
   return { path };
 }
 
-/** The message for a machine without the Electron binary: what happened and what runs instead. */
-export function missingElectronMessage(reason: string): string {
+/**
+ * The message for a machine without the Electron binary: what happened and what runs instead.
+ * Electron's own wording ("Electron failed to install correctly, please delete …") is left out
+ * unless `debug` is set: after this explanation it reads like a second, worse failure.
+ */
+export function missingElectronMessage(reason: string, debug = Boolean(process.env.RXGATE_DEBUG)): string {
   return [
     '',
     '未找到 Electron 程序文件 (安装依赖时没有下载, 例如离线环境或设置了 ELECTRON_SKIP_BINARY_DOWNLOAD)。',
@@ -52,8 +56,7 @@ export function missingElectronMessage(reason: string): string {
     '(rxgate agent), which opens the UI in a browser window. For the desktop app (tray and',
     'popup), reinstall electron where it can download: npm rebuild electron',
     '',
-    `(${reason})`,
-    '',
+    ...(debug ? [`(${reason})`, ''] : []),
   ].join('\n');
 }
 

@@ -154,7 +154,7 @@ describe('popup and status window in Chromium against the headless agent', { ski
     assert.ok(decision.reasons.every((reason) => reason.reason === '患者出差, 需带药'));
   });
 
-  test('keyboard only: Tab into the reasons, an arrow picks one, Enter confirms', async () => {
+  test('keyboard only: Tab into the reasons, an arrow picks one, Enter keeps it and moves to 确认, Enter confirms', async () => {
     const check = { ...example('check-repeat.json'), id: 'c-keys' };
     his.send(check);
     await his.nextOf('verdict', check.id);
@@ -163,6 +163,7 @@ describe('popup and status window in Chromium against the headless agent', { ski
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('ArrowRight');
     assert.equal(await page.getByTestId('reason-choice-1-1').getAttribute('aria-checked'), 'true');
+    await page.keyboard.press('Enter');
     await page.keyboard.press('Enter');
     const decision = (await his.nextOf('decision', check.id)) as unknown as Decision;
     assert.ok(decision.reasons.length >= 1);
@@ -190,7 +191,7 @@ describe('popup and status window in Chromium against the headless agent', { ski
     await his.nextOf('verdict', second.id);
     // The UI hears of the second check a moment after the HIS has its verdict.
     await page.getByTestId('queue-position').filter({ hasText: '1/2' }).waitFor();
-    assert.equal(await page.getByTestId('popup').getAttribute('data-check-id'), first.id);
+    assert.equal(await page.getByTestId('popup').getAttribute('data-check-id'), second.id, 'the newest order comes first');
 
     his.send({ type: 'cancel', id: first.id });
     await popupShowing(page, second.id);
@@ -220,8 +221,7 @@ describe('popup and status window in Chromium against the headless agent', { ski
 
     await page.goto(`${agent.uiUrl}&view=status`);
     await page.getByTestId('status-checks').waitFor();
-    await page.getByTestId('sync-now').click();
-    await page.getByTestId('sync-message').waitFor();
+    await page.getByTestId('sync-unconfigured').waitFor();
     await page.screenshot({ path: join(screenshotsDir, 'status.png') });
     assert.ok(existsSync(join(screenshotsDir, 'popup.png')));
   });

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { WebSocket } from 'ws';
+import { DEFAULT_LIFETIME_DAYS } from '../../rules-cache/pack';
 import { openStore } from '../../rules-cache/store';
 import { Agent } from './agent';
 import {
@@ -20,13 +21,15 @@ import {
   writeRuntimeFile,
   writeUiAddressFile,
 } from './config';
-import { formatVerdict, formatDecision, formatNhsaResponse } from './format';
+import { formatVerdict, formatDecision, formatNhsaResponse, ruleKindLabel } from './format';
 import { openAppWindow } from './open-browser';
 import { syncOffline, wireSync } from './sync-wiring';
 import { importRules } from './rules-import';
 import { CliError } from './cli-error';
 import { auditVerify } from './audit-command';
 import type { IntegrityStatus } from './protocol/ui';
+import { checkFlagSettings, commandHelp, explainArgsError, type FlagHelp } from './cli-help';
+import { ensureWritableDataDir } from './data-dir';
 import { rulesBuild, rulesKeygen, rulesPublish } from './rules-commands';
 import { AGENT_VERSION } from './version';
 import { join } from 'node:path';
@@ -38,10 +41,19 @@ interface Command {
   usage: string;
   summary: string;
   options: Options;
+  /** Meaning and default of each option, for --help. */
+  flags: Record<string, FlagHelp>;
   run(values: Record<string, unknown>, positionals: string[]): Promise<number | void>;
 }
 
 const dataDirOption = { 'data-dir': { type: 'string' } } as const;
+const dataDirFlag: Record<string, FlagHelp> = {
+  'data-dir': { value: 'DIR', text: `数据目录 (规则库缓存、令牌、处方台账)。默认: 环境变量 RXGATE_DATA_DIR, 否则 ${defaultDataDir()}` },
+};
+const publicKeyFlag: FlagHelp = { value: 'FILE', text: '校验规则包签名的 Ed25519 公钥 (PEM 文件)。默认: 配置文件 publicKeys' };
+
+/** How long his-sim waits for the doctor by default: long enough to read a popup and answer it. */
+const HIS_SIM_DEFAULT_WAIT_SECONDS = 120;
 
 const commands: Record<string, Command> = {
   agent: {
@@ -60,18 +72,39 @@ const commands: Record<string, Command> = {
       'ui-dir': { type: 'string' },
       'nhsa-auth': { type: 'string' },
     },
+    flags: {
+      ...dataDirFlag,
+      port: { value: 'N', text: `监听端口 (只在 127.0.0.1)。默认: 配置文件 port, 否则 ${DEFAULT_PORT}` },
+      token: { value: 'T', text: '本机 HIS 程序连接用的令牌, 16–256 个字符。默认: 配置文件 token, 否则首次启动时生成并存于数据目录的 token 文件' },
+      'allow-origin': { value: 'URL', text: '允许连接的浏览器版 HIS 来源, 带 http(s)://, 写到端口为止, 如 http://his.hospital.local:8080。默认: 配置文件 allowOrigins, 否则不允许' },
+      rules: { value: 'FILE', text: '启动时载入的 JSON 规则库 (测试用)。默认: 数据目录中的缓存, 否则内置演示规则库' },
+      server: { value: 'URL', text: '规则服务器: 网址、共享文件夹 (\\\\server\\share) 或文件夹路径。默认: 配置文件 servers, 否则不同步' },
+      'public-key': publicKeyFlag,
+      'no-open': { text: '不自动打开浏览器窗口 (界面地址写入数据目录的 ui-address.txt)。默认: 打开' },
+      'ui-dir': { value: 'DIR', text: '界面文件所在目录 (开发用)。默认: 随程序的 dist/renderer' },
+      'nhsa-auth': {
+        value: 'token|loopback',
+        text: '国家接口 /nhsa… 的认证: token 需要令牌; loopback 本机程序免令牌 (只用于单人使用的工作站, 见 docs/operations.md 第 12 节)。默认: 配置文件 nhsaAuth, 否则 token',
+      },
+    },
     run: runAgent,
   },
   'rules import': {
     usage: 'rxgate rules import FILE [--data-dir DIR] [--public-key FILE]… [--force]',
     summary: '把签名规则包 (目录或 manifest.json) 或 JSON 规则库导入本机缓存, 校验方式与同步相同',
     options: { ...dataDirOption, force: { type: 'boolean' }, 'public-key': { type: 'string', multiple: true } },
+    flags: {
+      ...dataDirFlag,
+      force: { text: 'JSON 规则库版本不高于当前规则库也导入 (降级用; 签名规则包不能强制)。默认: 只导入更高版本' },
+      'public-key': publicKeyFlag,
+    },
     run: rulesImport,
   },
   'rules keygen': {
     usage: 'rxgate rules keygen --out DIR',
     summary: '生成 Ed25519 密钥对: DIR/private.pem (仅所有者可读) 和 DIR/public.pem',
     options: { out: { type: 'string' } },
+    flags: { out: { value: 'DIR', text: '密钥输出目录 (必填); 已有私钥时不会覆盖' } },
     run: rulesKeygen,
   },
   'rules build': {
@@ -85,30 +118,45 @@ const commands: Record<string, Command> = {
       'min-agent-version': { type: 'string' },
       catalogue: { type: 'string' },
     },
+    flags: {
+      key: { value: 'PRIVATE', text: '签名用的私钥文件 (rules keygen 生成的 private.pem), 必填' },
+      out: { value: 'DIR', text: '规则包输出目录, 必填' },
+      version: { value: 'N', text: '规则包版本号, 正整数, 须高于已发布的版本。默认: 构建时间 YYYYMMDDHHmm' },
+      expires: { value: 'DATE', text: `有效期截止日 YYYY-MM-DD (当天 23:59 北京时间) 或完整时间。默认: 构建后 ${DEFAULT_LIFETIME_DAYS} 天` },
+      'min-agent-version': { value: 'X.Y.Z', text: '需要的最低客户端版本。默认: 不限' },
+      catalogue: { value: 'FILE', text: '本院在用的国家药品编码 (每行一个); 规则中的药品编码一个都对不上时给出提醒 (多为笔误)。默认: 不核对' },
+    },
     run: rulesBuild,
   },
   'rules publish': {
     usage: 'rxgate rules publish DIR --to WWWDIR [--public-key FILE]…',
     summary: '把规则包布置到静态网站目录或共享文件夹 (清单固定路径, 规则包按哈希命名)',
     options: { to: { type: 'string' }, 'public-key': { type: 'string', multiple: true } },
+    flags: {
+      to: { value: 'WWWDIR', text: '静态网站根目录或共享文件夹, 必填; 写入其中的 rxgate/ 子目录' },
+      'public-key': { value: 'FILE', text: '用这些公钥校验新包和已发布的清单。默认: 规则包目录中的 public.pem' },
+    },
     run: rulesPublish,
   },
   status: {
     usage: 'rxgate status [--data-dir DIR] [--json]',
     summary: '显示版本、规则库与同步状态',
     options: { ...dataDirOption, json: { type: 'boolean' } },
+    flags: { ...dataDirFlag, json: { text: '以 JSON 输出 (供脚本使用)。默认: 中文文字' } },
     run: status,
   },
   sync: {
     usage: 'rxgate sync [--data-dir DIR]',
     summary: '立即同步规则',
     options: { ...dataDirOption },
+    flags: { ...dataDirFlag },
     run: syncCommand,
   },
   'audit verify': {
     usage: 'rxgate audit verify [--data-dir DIR] [--json]',
     summary: '校验本机审计记录链 (密钥、锚点), 打印链头; 完整时退出码 0, 否则 1',
     options: { ...dataDirOption, json: { type: 'boolean' } },
+    flags: { ...dataDirFlag, json: { text: '以 JSON 输出校验结果 (供脚本使用)。默认: 中文文字' } },
     run: (values) => auditVerify(values, dataDirOf(values)),
   },
   'his-sim': {
@@ -122,6 +170,15 @@ const commands: Record<string, Command> = {
       json: { type: 'boolean' },
       wait: { type: 'string' },
       commit: { type: 'boolean' },
+    },
+    flags: {
+      ...dataDirFlag,
+      port: { value: 'N', text: `代理端口。默认: 配置文件 port, 否则 ${DEFAULT_PORT}` },
+      token: { value: 'T', text: '令牌。默认: 配置文件 token, 否则数据目录的 token 文件' },
+      http: { text: '用 HTTP 发送 (3101 发到 /nhsa/3101)。默认: WebSocket' },
+      json: { text: '原样打印收到的 JSON。默认: 中文摘要' },
+      wait: { value: 'SECONDS', text: `等待医生在弹窗中处理的秒数, 0 表示不等。默认: ${HIS_SIM_DEFAULT_WAIT_SECONDS}` },
+      commit: { text: '医生确认后发送 commit (记入本机处方台账)。默认: 不发送' },
     },
     run: hisSim,
   },
@@ -139,6 +196,16 @@ function usageText(): string {
   return lines.join('\n');
 }
 
+/** `rxgate rules` and `rxgate rules --help`: the rule-pack commands. */
+function groupText(group: string): string {
+  const lines = [`rxgate ${group} 的子命令:`];
+  for (const [name, command] of Object.entries(commands)) {
+    if (name.startsWith(`${group} `)) lines.push(`  ${command.usage}`, `      ${command.summary}`);
+  }
+  lines.push('', `每个子命令都支持 --help, 如 rxgate ${group} build --help。`);
+  return lines.join('\n');
+}
+
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [first, second] = argv;
@@ -153,20 +220,27 @@ export async function main(argv: string[]): Promise<number> {
   const twoWords = second ? `${first} ${second}` : '';
   const name = commands[twoWords] ? twoWords : first;
   const command = commands[name];
+  const isGroup = Object.keys(commands).some((candidate) => candidate.startsWith(`${first} `));
+  if (!command && isGroup) {
+    const asksHelp = !second || second === '--help' || second === '-h' || second === 'help';
+    if (asksHelp) console.log(groupText(first));
+    else console.error(`rxgate: 未知命令 "${first} ${second}" — 运行 rxgate ${first} --help 查看 ${first} 的子命令`);
+    return asksHelp && second ? 0 : 2;
+  }
   if (!command) {
     console.error(`rxgate: 未知命令 "${[first, second].filter(Boolean).join(' ')}" — 运行 rxgate --help 查看可用命令`);
     return 2;
   }
   const rest = argv.slice(name.split(' ').length);
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(`${command.usage}\n\n${command.summary}`);
+    console.log(commandHelp(command));
     return 0;
   }
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
     parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true }) as typeof parsed;
   } catch (error) {
-    console.error(`rxgate ${name}: ${(error as Error).message} — 用法: ${command.usage}`);
+    console.error(`rxgate ${name}: ${explainArgsError(error, name, command.options)}`);
     return 2;
   }
   try {
@@ -202,16 +276,24 @@ function dataDirOf(values: Record<string, unknown>): string {
 
 async function runAgent(values: Record<string, unknown>): Promise<number> {
   const dataDir = dataDirOf(values);
-  const config = loadConfig(dataDir, {
+  const flagSettings = {
     port: values.port === undefined ? undefined : port(values.port, DEFAULT_PORT),
     token: values.token as string | undefined,
     allowOrigins: values['allow-origin'] as string[] | undefined,
     servers: values.server as string[] | undefined,
     publicKeys: values['public-key'] as string[] | undefined,
     nhsaAuth: nhsaAuthOf(values['nhsa-auth']),
-  });
+  };
+  // The port was checked above: 0 (any free port) is fine on the command line.
+  const flagProblem = checkFlagSettings({ ...flagSettings, port: undefined });
+  if (flagProblem) throw new CliError(flagProblem, 2);
+  ensureWritableDataDir(dataDir);
+  const config = loadConfig(dataDir, flagSettings);
   for (const origin of config.allowOrigins ?? []) {
-    if (new URL(origin).origin !== origin) throw new CliError(`--allow-origin 应是不带路径的来源, 如 http://his.example:8080 (收到 ${origin})`);
+    const parsed = URL.canParse(origin) ? new URL(origin) : null;
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new CliError(`--allow-origin 应是带 http:// 或 https:// 、不带路径的来源, 如 http://his.example:8080 (收到 ${origin})`);
+    }
   }
   const settings = resolveSettings(dataDir, config);
   // A sync set-up IT got wrong (a key file that is not there, a server address that is not
@@ -286,6 +368,7 @@ async function rulesImport(values: Record<string, unknown>, positionals: string[
   if (!file) throw new CliError('缺少规则库文件 — 用法: rxgate rules import FILE');
   if (!existsSync(file)) throw new CliError(`找不到文件: ${file}`);
   const dataDir = dataDirOf(values);
+  ensureWritableDataDir(dataDir);
   const config = loadConfig(dataDir, { publicKeys: values['public-key'] as string[] | undefined });
   const outcome = await importRules(file, dataDir, { force: Boolean(values.force), publicKeys: readPublicKeys(config.publicKeys ?? []) });
   console.log(outcome.message);
@@ -336,7 +419,7 @@ async function status(values: Record<string, unknown>): Promise<number> {
   else {
     console.log(
       `规则库: 版本 ${String(rules.version)}  来源 ${sourceLabel(String(rules.source))}  共 ${String(rules.ruleCount)} 条` +
-        `${rules.counts ? ` (${Object.entries(rules.counts as Record<string, number>).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`,
+        `${rules.counts ? ` (${Object.entries(rules.counts as Record<string, number>).map(([kind, count]) => `${ruleKindLabel(kind)} ${count}`).join(', ')})` : ''}`,
     );
     if (rules.publishedAt) console.log(`  发布时间: ${String(rules.publishedAt)}`);
     if (rules.appliedAt) console.log(`  应用时间: ${String(rules.appliedAt)}`);
@@ -373,9 +456,19 @@ async function syncCommand(values: Record<string, unknown>): Promise<number> {
     console.log(result.result);
     return result.status?.state === 'failed' ? 1 : 0;
   }
+  ensureWritableDataDir(dataDir);
   const outcome = await syncOffline(dataDir);
   console.log(outcome.message);
   return outcome.ok ? 0 : 1;
+}
+
+/** Why a connection to the agent failed, in words IT can act on. */
+function connectionFailure(error: Error, targetPort: number): string {
+  const code = (error as NodeJS.ErrnoException).code ?? ((error as Error & { cause?: NodeJS.ErrnoException }).cause?.code);
+  if (code === 'ECONNREFUSED') {
+    return `端口 ${targetPort} 上没有代理在运行 — 请先启动代理 (rxgate agent 或桌面版), 或用 --port 指定它的端口`;
+  }
+  return `${error.message} (代理是否在运行?)`;
 }
 
 async function hisSim(values: Record<string, unknown>, positionals: string[]): Promise<number> {
@@ -387,6 +480,11 @@ async function hisSim(values: Record<string, unknown>, positionals: string[]): P
   } catch (error) {
     throw new CliError(`无法读取消息文件 ${file}: ${(error as Error).message}`);
   }
+  if (Array.isArray(document.rules)) {
+    throw new CliError(
+      `${file} 是规则库, 不是 HIS 消息 — 导入规则库请用 rxgate rules import ${file}; his-sim 要的是 check 消息或 3101 请求, 如 examples/check-indication.json`,
+    );
+  }
   // The shared examples wrap the message with a note; a bare message works too.
   const message = (document.message && typeof document.message === 'object' ? document.message : document) as Record<string, unknown>;
   const dataDir = dataDirOf(values);
@@ -395,7 +493,8 @@ async function hisSim(values: Record<string, unknown>, positionals: string[]): P
   const tokenFile = join(dataDir, 'token');
   const token = (values.token as string | undefined) ?? config.token ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
   if (!token) throw new CliError(`没有令牌: 请用 --token 指定, 或先在数据目录 ${dataDir} 中启动过代理`);
-  const waitSeconds = values.wait === undefined ? 300 : Number(values.wait);
+  const waitSeconds = values.wait === undefined ? HIS_SIM_DEFAULT_WAIT_SECONDS : Number(values.wait);
+  if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new CliError(`--wait 应为不小于 0 的秒数, 收到 ${String(values.wait)}`, 2);
   const json = Boolean(values.json);
   const print = (value: unknown, human: string) => console.log(json ? JSON.stringify(value) : human);
   const isNhsa = 'infno' in message;
@@ -408,7 +507,7 @@ async function hisSim(values: Record<string, unknown>, positionals: string[]): P
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
       body: JSON.stringify(message),
     }).catch((error: Error) => {
-      throw new CliError(`无法连接代理 ${base}: ${error.message}`);
+      throw new CliError(`无法连接代理 ${base}: ${connectionFailure(error, targetPort)}`);
     });
     const reply = (await response.json()) as Record<string, unknown>;
     if (isNhsa) {
@@ -423,6 +522,7 @@ async function hisSim(values: Record<string, unknown>, positionals: string[]): P
     if (reply.pending && waitSeconds > 0) {
       if (!json) console.log('等待医生在弹窗中处理…');
       const deadline = Date.now() + waitSeconds * 1000;
+      let answered = false;
       while (Date.now() < deadline) {
         const poll = await fetch(`${base}/v1/decisions/${encodeURIComponent(String(reply.id))}?wait=${Math.min(30, Math.ceil((deadline - Date.now()) / 1000))}`, {
           headers: { Authorization: `Bearer ${token}` },
@@ -430,8 +530,10 @@ async function hisSim(values: Record<string, unknown>, positionals: string[]): P
         if (poll.status === 204) continue;
         const body = (await poll.json()) as Record<string, unknown>;
         print(body, body.type === 'decision' ? formatDecision(body) : `没有得到处理结果: ${String(body.message)}`);
+        answered = true;
         break;
       }
+      if (!answered && !json) console.log(`${waitSeconds} 秒内没有收到处理结果 (弹窗仍在等待医生; 用 --wait 调整等待时间)`);
     }
     return 0;
   }
@@ -444,7 +546,7 @@ async function hisSim(values: Record<string, unknown>, positionals: string[]): P
       response.on('data', (chunk: Buffer) => (text += chunk.toString()));
       response.on('end', () => reject(new CliError(`代理拒绝连接 (HTTP ${response.statusCode}): ${text}`)));
     });
-    socket.once('error', (error) => reject(new CliError(`无法连接代理 ws://127.0.0.1:${targetPort}/v1: ${error.message} (代理是否在运行?)`)));
+    socket.once('error', (error) => reject(new CliError(`无法连接代理 ws://127.0.0.1:${targetPort}/v1: ${connectionFailure(error, targetPort)}`)));
   });
   try {
     return await new Promise<number>((resolve) => {
@@ -468,7 +570,7 @@ async function hisSim(values: Record<string, unknown>, positionals: string[]): P
           }
           if (!json) console.log('等待医生在弹窗中处理…');
           timer = setTimeout(() => {
-            if (!json) console.log(`${waitSeconds} 秒内没有收到处理结果`);
+            if (!json) console.log(`${waitSeconds} 秒内没有收到处理结果 (弹窗仍在等待医生; 用 --wait 调整等待时间)`);
             resolve(0);
           }, waitSeconds * 1000);
           return;

@@ -8,15 +8,22 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { isServerAddress, parseServerAddress } from '../../rules-cache/server-address';
+import { describeIssue, issuePath } from './zod-messages';
 
 export const DEFAULT_PORT = 17380;
+
+const allowOriginMessage = '应是完整的来源, 带 http:// 或 https://, 写到端口为止, 如 http://his.hospital.local:8080';
 
 export const ConfigFile = z
   .object({
     port: z.number().int().min(1).max(65535).optional(),
     token: z.string().min(16).max(256).optional(),
-    allowOrigins: z.array(z.string().url()).optional(),
-    servers: z.array(z.string().min(1)).optional(),
+    allowOrigins: z.array(z.string().url({ error: allowOriginMessage })).optional(),
+    /** Rule servers: URLs, UNC paths or folder paths (rules-cache/server-address.ts). */
+    servers: z
+      .array(z.string().min(1).refine(isServerAddress, { error: (issue) => parseServerAddressError(String(issue.input)) }))
+      .optional(),
     /** PEM text or paths of PEM files: the current key and the next one, for rotation. */
     publicKeys: z.array(z.string().min(1)).optional(),
     retentionDays: z.number().int().min(1).max(3650).optional(),
@@ -41,6 +48,11 @@ export const ConfigFile = z
   })
   .strict();
 export type ConfigFile = z.infer<typeof ConfigFile>;
+
+function parseServerAddressError(address: string): string {
+  const parsed = parseServerAddress(address);
+  return 'error' in parsed ? parsed.error : '';
+}
 
 /** The user's data folder, matching where Electron keeps `userData` for the app. */
 export function defaultDataDir(): string {
@@ -73,7 +85,7 @@ export function readConfigFile(path: string): ConfigFile {
   const result = ConfigFile.safeParse(parsed);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw new ConfigError(`配置文件有误: ${path}: ${issue.path.join('.') || '(根)'}: ${issue.message}`);
+    throw new ConfigError(`配置文件有误: ${path}: ${issuePath(issue)}: ${describeIssue(issue)} — 请改正后重新启动 (字段说明见部署说明)`);
   }
   return result.data;
 }

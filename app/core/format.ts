@@ -6,6 +6,11 @@ const resultLabel: Record<string, string> = { pass: '通过', warn: '提醒', bl
 const levelLabel: Record<string, string> = { warn: '提醒', block: '拦截' };
 const actionLabel: Record<string, string> = { continue: '继续', selfpay: '转自费', remove: '删除', revise: '返回修改' };
 
+/** Rule kinds as IT reads them on the command line (the same words as the status window). */
+export function ruleKindLabel(kind: string): string {
+  return ({ indication: '限定支付', chronic: '慢特病', repeat: '重复开药', days: '用药天数', herbal: '中药味数' } as Record<string, string>)[kind] ?? kind;
+}
+
 export function formatVerdict(verdict: Record<string, unknown>): string {
   const lines: string[] = [];
   const rules = verdict.rules as { version?: number } | undefined;

@@ -31,6 +31,7 @@ import {
 import type { SecretSealer } from '../../rules-cache/key-file';
 import { startAgent, type Agent } from '../core/agent';
 import { writeRuntimeFile } from '../core/config';
+import { ensureWritableDataDir } from '../core/data-dir';
 import type { PendingView, StatusView } from '../core/protocol/ui';
 import { wireSync } from '../core/sync-wiring';
 import { desktopAgentSettings, logFilePath } from './agent-options';
@@ -48,7 +49,7 @@ import {
   type RendererView,
 } from './security';
 import { iconPng, trayModel, type TraySeverity } from './tray-model';
-import { centredBounds, popupMove, popupSize, popupWindowOptions, statusWindowOptions, type WindowContext } from './windows';
+import { popupBounds, popupMove, popupWindowOptions, statusWindowOptions, type WindowContext } from './windows';
 
 /** The popup must be on screen within this long of the core holding a check (product.md). */
 const popupBudgetMs = 150;
@@ -114,6 +115,8 @@ if (!app.requestSingleInstanceLock()) {
 
 async function boot(): Promise<void> {
   const dataDir = app.getPath('userData');
+  // Named in Chinese in the start-up error box, instead of SQLite's "unable to open database file".
+  ensureWritableDataDir(dataDir);
   log = createLogFile({ path: logFilePath(dataDir) });
   log(`RxGate ${app.getVersion()} 启动 (Electron ${process.versions.electron}, ${process.platform}-${process.arch})`);
   Menu.setApplicationMenu(null);
@@ -272,7 +275,7 @@ function onPending(pending: PendingView[]): void {
 function showPopup(): void {
   if (!popup || popup.isDestroyed()) popup = createWindow('popup');
   const display = screen.getDisplayNearestPoint(screen.getCursorScreenPoint());
-  popup.setBounds(centredBounds(display.workArea, popupSize));
+  popup.setBounds(popupBounds(display.workArea));
   popup.setAlwaysOnTop(true, 'screen-saver');
   popup.show();
   popup.moveTop();

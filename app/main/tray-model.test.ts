@@ -33,6 +33,8 @@ test('the menu shows rule version and age, sync, HIS count, and what waits', () 
   const model = trayModel(status, options);
   const labels = model.entries.map((entry) => ('label' in entry ? entry.label : '—'));
   assert.equal(labels[0], '规则库 v42 · 3 天前发布');
+  const demo = trayModel({ ...status, rules: { ...status.rules!, version: 1, source: 'demo', ageDays: 0 } }, options);
+  assert.equal('label' in demo.entries[0]! ? demo.entries[0].label : '', '规则库 v1 (演示)', 'the demo library is not "published 0 days ago"');
   assert.ok(labels.includes('同步: 同步正常 · 已是最新'));
   assert.ok(labels.includes('已连接 HIS: 1'), 'the UI socket is not a HIS');
   assert.ok(labels.includes('待处理提醒 (2)'));

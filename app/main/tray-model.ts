@@ -43,7 +43,8 @@ export function trayModel(status: StatusView | null, options: { autoStart: boole
     ? '正在启动…'
     : !rules
       ? '规则库: 未加载, 无法审核'
-      : `规则库 v${rules.version}${rules.source === 'demo' ? ' (演示)' : ''}${rules.ageDays !== undefined ? ` · ${rules.ageDays} 天前发布` : ''}${rules.expired ? ' · 已过期!' : ''}`;
+      : // The demo library was never published: its age would be the day it was loaded ("0 天前").
+        `规则库 v${rules.version}${rules.source === 'demo' ? ' (演示)' : rules.ageDays !== undefined ? ` · ${rules.ageDays} 天前发布` : ''}${rules.expired ? ' · 已过期!' : ''}`;
   const syncLine = status ? `同步: ${syncWords[status.sync.state]}${status.sync.lastResult ? ` · ${status.sync.lastResult}` : ''}` : '';
   const pending = status?.pendingCount ?? 0;
   const hisCount = status ? status.clients.filter((client) => client.kind === 'his').length : 0;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { centredBounds, popupMove, popupWindowOptions, statusWindowOptions } from './windows';
+import { centredBounds, popupBounds, popupMove, popupWindowOptions, statusWindowOptions } from './windows';
 
 const context = { preload: '/app/dist/app/preload/preload.js', devTools: false };
 
@@ -34,7 +34,19 @@ test('the popup is ready in the background, on top, and cannot be closed or mini
   assert.equal(status.closable, true);
 });
 
-test('the popup is centred on the work area of the display under the cursor, shrunk to fit', () => {
+test('the popup sits at the right edge of the work area, full height, leaving the HIS visible', () => {
+  // 1366×768 with a 40-pixel taskbar, as a second display to the right of a 1920-wide one.
+  const ward = popupBounds({ x: 1920, y: 0, width: 1366, height: 728 });
+  assert.deepEqual(ward, { x: 1920 + 1366 - 8 - 760, y: 8, width: 760, height: 712 });
+  assert.ok(ward.x - 1920 >= 590, 'more than half of the HIS window stays visible');
+  // A big screen: half its width, capped; not taller than is useful.
+  assert.deepEqual(popupBounds({ x: 0, y: 0, width: 2560, height: 1400 }), { x: 2560 - 8 - 900, y: 8, width: 900, height: 960 });
+  // A tiny screen: the popup fits inside it, whatever the minimum.
+  const tiny = popupBounds({ x: 0, y: 0, width: 700, height: 500 });
+  assert.deepEqual(tiny, { x: 8, y: 8, width: 684, height: 484 });
+});
+
+test('a window is centred on the work area, shrunk to fit', () => {
   assert.deepEqual(centredBounds({ x: 1920, y: 0, width: 1366, height: 728 }, { width: 1040, height: 700 }), {
     x: 1920 + 163,
     y: 16,

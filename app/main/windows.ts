@@ -62,8 +62,17 @@ export interface WindowContext {
   icon?: string;
 }
 
-/** The popup's preferred size: fits a 1366×768 screen with the taskbar, leaves the HIS visible around it. */
-export const popupSize = { width: 1040, height: 700 };
+/**
+ * The popup's size before it is placed: `popupBounds` decides the real one per display. Narrow
+ * enough that the HIS order beside it stays readable on a 1366×768 ward screen.
+ */
+export const popupSize = { width: 760, height: 700 };
+/** Narrowest popup that still lays out an item card with its actions on one row. */
+export const popupMinWidth = 760;
+/** Widest popup worth having: past this the lines only get longer, and the HIS gets hidden. */
+export const popupMaxWidth = 900;
+/** Tallest popup worth having on a big screen. */
+export const popupMaxHeight = 960;
 export const statusSize = { width: 1000, height: 680 };
 
 const pageBackground = '#eef1f5';
@@ -97,7 +106,7 @@ export function popupWindowOptions(context: WindowContext): WindowOptions {
   return {
     title: 'RxGate 医保事前提醒',
     ...popupSize,
-    minWidth: 760,
+    minWidth: popupMinWidth,
     minHeight: 500,
     show: false,
     paintWhenInitiallyHidden: true,
@@ -137,8 +146,8 @@ export function statusWindowOptions(context: WindowContext): WindowOptions {
 }
 
 /**
- * Where the popup goes on a display: centred in its work area (inside the taskbar), shrunk to
- * fit with a small margin when the preferred size does not.
+ * A window centred in a display's work area (inside the taskbar), shrunk to fit with a small
+ * margin when the preferred size does not.
  */
 export function centredBounds(workArea: Bounds, preferred: { width: number; height: number }, margin = 16): Bounds {
   const width = Math.max(1, Math.min(preferred.width, workArea.width - 2 * margin));
@@ -146,6 +155,24 @@ export function centredBounds(workArea: Bounds, preferred: { width: number; heig
   return {
     x: Math.round(workArea.x + (workArea.width - width) / 2),
     y: Math.round(workArea.y + (workArea.height - height) / 2),
+    width,
+    height,
+  };
+}
+
+/**
+ * Where the popup goes on a display: against the right edge of the work area (inside the
+ * taskbar), as tall as the screen allows and half its width (between `popupMinWidth` and
+ * `popupMaxWidth`), so the HIS order the doctor is looking at stays visible on the left, where
+ * HIS order grids start, and the popup has room for long findings without scrolling.
+ */
+export function popupBounds(workArea: Bounds, margin = 8): Bounds {
+  const room = Math.max(1, workArea.width - 2 * margin);
+  const width = Math.min(room, Math.max(popupMinWidth, Math.min(popupMaxWidth, Math.round(workArea.width / 2))));
+  const height = Math.max(1, Math.min(popupMaxHeight, workArea.height - 2 * margin));
+  return {
+    x: workArea.x + workArea.width - margin - width,
+    y: workArea.y + margin,
     width,
     height,
   };

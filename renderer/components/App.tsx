@@ -32,10 +32,7 @@ export function App({ view }: { view: View }) {
     return (
       <>
         {lost}
-        <Popup />
-        <button type="button" className="to-status" tabIndex={-1} onClick={() => setStatusWanted(true)}>
-          状态
-        </button>
+        <Popup onShowStatus={() => setStatusWanted(true)} />
       </>
     );
   }

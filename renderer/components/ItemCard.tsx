@@ -1,5 +1,5 @@
 import { effectiveAction, type ChoiceEvaluation, type Draft, type FlaggedItem } from '../logic/choice';
-import { describeItemSupply } from '../logic/format';
+import { describeItemSupply, describeLine } from '../logic/format';
 import { actionLabel } from '../logic/labels';
 import { ActionBar } from './ActionBar';
 import { FindingView } from './FindingView';
@@ -45,7 +45,7 @@ export function ItemCard({
       onFocus={() => focusLine(item.line)}
     >
       <header className="item-head">
-        <span className="item-position">{position}</span>
+        <span className="item-line" title="HIS 处方中的行">{describeLine(item.line)}</span>
         <h2 className="item-name">{item.name}</h2>
         {item.item?.channel === 'selfpay' ? <span className="item-channel">自费</span> : null}
         {supply ? <span className="item-supply">{supply}</span> : null}

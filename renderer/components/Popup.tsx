@@ -2,19 +2,23 @@ import { useEffect, useMemo, useRef } from 'react';
 import type { PendingView } from '../../app/core/protocol/ui';
 import { emptyDraft, evaluateChoice, orderFindings, unflaggedItems } from '../logic/choice';
 import { describePatient, describeVisit, describeItemSupply, maskName } from '../logic/format';
-import { commandForKey } from '../logic/keyboard';
-import { resultHeadline, resultLabel } from '../logic/labels';
+import { commandForKey, keyHints } from '../logic/keyboard';
+import { resultHeadline, resultLabel, type LineAction } from '../logic/labels';
 import { selectCurrentView } from '../store/store';
 import { ChronicPanel } from './ChronicPanel';
 import { FindingView } from './FindingView';
-import { controlAttribute, focusedCardLine, focusItemCard, itemCards, keyTargetOf } from './focus';
+import { confirmAttribute, controlAttribute, focusedCardLine, focusItemCard, itemCards, keyTargetOf, revealReason } from './focus';
 import { ItemCard } from './ItemCard';
 import { LevelIcon } from './LevelBadge';
 import { ReasonPicker } from './ReasonPicker';
 import { useAppStore, useAppStoreApi } from './store-context';
 
-/** The doctor's popup: the oldest pending check (or the one paged to), or a quiet note. */
-export function Popup() {
+/**
+ * The doctor's popup: the newest pending check (or the one paged to), or a quiet note.
+ * `onShowStatus`, when given, puts a 状态 button in the header (the browser window's way to
+ * the status view), laid out with the queue arrows so neither covers the other.
+ */
+export function Popup({ onShowStatus }: { onShowStatus?: () => void } = {}) {
   const view = useAppStore(selectCurrentView);
   if (!view) {
     return (
@@ -24,11 +28,11 @@ export function Popup() {
     );
   }
   // Keyed by check: a new check starts with fresh focus and scroll.
-  return <CheckPopup key={view.id} view={view} />;
+  return <CheckPopup key={view.id} view={view} onShowStatus={onShowStatus} />;
 }
 
 
-function CheckPopup({ view }: { view: PendingView }) {
+function CheckPopup({ view, onShowStatus }: { view: PendingView; onShowStatus: (() => void) | undefined }) {
   const store = useAppStoreApi();
   const draft = useAppStore((state) => state.drafts[view.id] ?? emptyDraft);
   const queueLength = useAppStore((state) => state.pending.length);
@@ -47,6 +51,9 @@ function CheckPopup({ view }: { view: PendingView }) {
     const open = new Set(evaluation.problems.map((problem) => problem.line));
     const first = evaluation.items.find((item) => open.has(item.line))?.line ?? evaluation.items[0]?.line;
     if (first) focusItemCard(first, root.current ?? document);
+    // When the first thing the footer asks for is a reason, its picker must be on screen too.
+    const firstProblem = evaluation.problems.find((problem) => problem.line === first);
+    if (first && firstProblem?.kind === 'needs-reason') revealReason(first, root.current ?? document);
     document.title = `【${resultLabel[view.result]}】RxGate 医保事前提醒`;
     // Only on a new check; later changes to the draft must not pull the focus back.
   }, [view.id]);
@@ -97,6 +104,11 @@ function CheckPopup({ view }: { view: PendingView }) {
   const patient = describePatient(view.patient);
   const visitParts = [view.visit.dept, view.visit.doctor, describeVisit(view.visit), view.visit.date].filter(Boolean);
   const openCount = evaluation.problems.length;
+  const hints = keyHints({
+    actions: new Set<LineAction>(evaluation.items.flatMap((item) => item.actions)),
+    reasons: evaluation.reasonLines.size > 0,
+    queued: queueLength > 1,
+  });
 
   return (
     <main className={`popup popup--${view.result}`} ref={root} data-testid="popup" data-check-id={view.id}>
@@ -125,6 +137,11 @@ function CheckPopup({ view }: { view: PendingView }) {
               ›
             </button>
           </nav>
+        ) : null}
+        {onShowStatus ? (
+          <button type="button" className="to-status" tabIndex={-1} onClick={onShowStatus}>
+            状态
+          </button>
         ) : null}
       </header>
 
@@ -187,15 +204,21 @@ function CheckPopup({ view }: { view: PendingView }) {
             type="button"
             className="button button--confirm"
             data-testid="confirm"
+            {...{ [confirmAttribute]: '' }}
             disabled={!evaluation.canProceed || submitting}
             onClick={() => void store.getState().decide('proceed')}
           >
             确认 <kbd>Enter</kbd>
           </button>
         </div>
-        <div className="keys" aria-hidden="true">
-          <kbd>1</kbd>转自费 <kbd>2</kbd>删除 <kbd>3</kbd>继续 · <kbd>Tab</kbd>下一项 · <kbd>空格</kbd>政策依据 · <kbd>Enter</kbd>确认 ·{' '}
-          <kbd>Esc</kbd>返回修改{queueLength > 1 ? ' · PageUp/PageDown 切换处方' : ''}
+        <div className="keys" aria-hidden="true" data-testid="key-hints">
+          {hints.map((hint, index) => (
+            <span className="key-hint" key={hint.key}>
+              {index > 0 ? ' · ' : ''}
+              <kbd>{hint.key}</kbd>
+              {hint.label}
+            </span>
+          ))}
         </div>
       </footer>
     </main>

@@ -1,15 +1,17 @@
 import { useRef, type KeyboardEvent } from 'react';
+import { flushSync } from 'react-dom';
 import type { Finding } from '../../app/core/protocol/messages';
 import { reasonMaxLength } from '../logic/choice';
 import { commonReasons } from '../logic/reasons';
-import { controlAttribute } from './focus';
-import { useAppStore } from './store-context';
+import { controlAttribute, focusAfterReason } from './focus';
+import { useAppStore, useAppStoreApi } from './store-context';
 
 /**
  * The reason for continuing past the warnings of one item (or of the whole order): common
  * reasons as one-click choices (one tab stop; arrow keys move between them, as in a radio
- * group) and a free-text field. One picker answers all of the item's warnings at once, since a
- * doctor continuing an item has one reason for it; each finding still gets the reason recorded.
+ * group; Enter or Space selects the focused one) and a free-text field. One picker answers
+ * all of the item's warnings at once, since a doctor continuing an item has one reason for
+ * it; each finding still gets the reason recorded.
  */
 export function ReasonPicker({ checkId, findings, testKey }: { checkId: string; findings: Finding[]; testKey: string }) {
   const ids = findings.map((finding) => finding.findingId);
@@ -24,9 +26,21 @@ export function ReasonPicker({ checkId, findings, testKey }: { checkId: string; 
   const labelId = `reason-label-${testKey}`;
   const about = findings.length > 1 ? `适用于本项 ${findings.length} 条提醒` : findings[0]?.title ?? '';
 
+  const store = useAppStoreApi();
   const choose = (value: string) => setReason(ids, value);
 
   const onGroupKey = (event: KeyboardEvent<HTMLDivElement>) => {
+    if (event.key === 'Enter') {
+      // Enter on a reason means that reason (never 确认); then on to what still needs the
+      // doctor, or to 确认 when nothing does, so Enter, Enter finishes a one-item popup.
+      const index = [...(group.current?.querySelectorAll('button') ?? [])].indexOf(event.target as HTMLButtonElement);
+      if (index < 0 || event.nativeEvent.isComposing) return;
+      event.preventDefault();
+      // Rendered before the focus moves: 确认 is disabled until this reason is on screen.
+      flushSync(() => choose(choices[index]!));
+      focusAfterReason(store.getState(), group.current?.closest('.popup') ?? document);
+      return;
+    }
     const delta = event.key === 'ArrowRight' || event.key === 'ArrowDown' ? 1 : event.key === 'ArrowLeft' || event.key === 'ArrowUp' ? -1 : 0;
     if (!delta) return;
     event.preventDefault();

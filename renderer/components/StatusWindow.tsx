@@ -97,9 +97,18 @@ export function StatusWindow({ onOpenPopup }: { onOpenPopup?: () => void }) {
                 </span>
               </dd>
               <dt>发布</dt>
-              <dd>
-                {formatDate(rules.publishedAt ?? rules.appliedAt)}
-                {rules.ageDays !== undefined ? <span className="muted"> ({rules.ageDays} 天前)</span> : null}
+              <dd data-testid="rules-published">
+                {rules.publishedAt ? (
+                  <>
+                    {formatDate(rules.publishedAt)}
+                    {rules.ageDays !== undefined ? <span className="muted"> ({rules.ageDays} 天前)</span> : null}
+                  </>
+                ) : rules.source === 'demo' ? (
+                  // The demo library was never published: the day it was loaded says nothing of its age.
+                  '随程序内置, 仅供演示'
+                ) : (
+                  <span className="muted">未注明</span>
+                )}
               </dd>
               <dt>有效期至</dt>
               <dd className={rules.expired ? 'alarm-text' : undefined} data-testid="rules-expiry">
@@ -134,9 +143,20 @@ export function StatusWindow({ onOpenPopup }: { onOpenPopup?: () => void }) {
             <dd className="servers">{sync.servers.length > 0 ? sync.servers.join('\n') : '未配置'}</dd>
           </dl>
           <div className="sync-actions">
-            <button type="button" className="button button--confirm" data-testid="sync-now" disabled={syncing} onClick={() => void syncNow()}>
+            <button
+              type="button"
+              className="button button--confirm"
+              data-testid="sync-now"
+              disabled={syncing || !sync.configured}
+              onClick={() => void syncNow()}
+            >
               {syncing ? '正在同步…' : '立即同步'}
             </button>
+            {!sync.configured ? (
+              <span className="muted" data-testid="sync-unconfigured">
+                未配置规则服务器, 无从同步: 由信息科在配置文件的 servers 中填写
+              </span>
+            ) : null}
             {syncMessage ? (
               <span className={syncMessage.ok ? 'muted' : 'notice-text'} data-testid="sync-message" role="status">
                 {syncMessage.text}

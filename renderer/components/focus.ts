@@ -2,7 +2,9 @@
  * DOM helpers for the keyboard: what kind of element has the focus (for the key map), and
  * moving the focus between item cards. Kept apart from the pure key map, which tests cover.
  */
+import { emptyDraft, evaluateChoice } from '../logic/choice';
 import type { KeyTarget } from '../logic/keyboard';
+import { selectCurrentView, type AppState } from '../store/store';
 
 /** Marks elements whose own Enter/Space/arrow keys must keep working (see `KeyTarget`). */
 export const controlAttribute = 'data-keys';
@@ -14,6 +16,35 @@ export function keyTargetOf(element: EventTarget | null): KeyTarget {
   if (element.closest(`[${controlAttribute}="choice"]`)) return 'choice';
   if (element.closest(`[${controlAttribute}="control"]`)) return 'control';
   return 'other';
+}
+
+/** Marks the 确认 button, where the focus goes once nothing else needs the doctor. */
+export const confirmAttribute = 'data-confirm';
+
+/**
+ * After a reason is chosen from the keyboard: the focus moves to the first item that still
+ * needs the doctor, or to 确认 when none does. An order-wide reason still missing keeps the
+ * focus where it is, since the picker for it is the one just used or sits right below.
+ */
+export function focusAfterReason(state: AppState, root: ParentNode = document): void {
+  const view = selectCurrentView(state);
+  if (!view) return;
+  const { problems } = evaluateChoice(view, state.drafts[view.id] ?? emptyDraft);
+  const line = problems.find((problem) => problem.line)?.line;
+  if (line) {
+    focusItemCard(line, root);
+    return;
+  }
+  if (problems.length === 0) root.querySelector<HTMLElement>(`[${confirmAttribute}]`)?.focus();
+}
+
+/**
+ * Scrolls `card`'s reason picker into view when the popup asks for a reason: on a short window
+ * the picker sits below the fold while the footer says a reason is missing.
+ */
+export function revealReason(line: string, root: ParentNode = document): void {
+  const card = itemCards(root).find((candidate) => candidate.dataset.line === line);
+  card?.querySelector<HTMLElement>('.reason')?.scrollIntoView({ block: 'nearest' });
 }
 
 /** Item cards of the popup in screen order. */

@@ -34,6 +34,14 @@ export function describeVisit(visit: { type: string; medType?: string }): string
 const moneyFormat = new Intl.NumberFormat('zh-CN', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
 /** ¥1,234.50 */
+/**
+ * Names an order line as the HIS numbers it ("第 2 行"), in words rather than a bare digit, so
+ * it cannot be read as the 1 / 2 / 3 action keys and matches the line in the HIS window.
+ */
+export function describeLine(line: string): string {
+  return /^\d{1,4}$/.test(line) ? `第 ${line} 行` : `行 ${line}`;
+}
+
 export function formatMoney(amount: number): string {
   return `¥${moneyFormat.format(amount)}`;
 }

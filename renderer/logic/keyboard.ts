@@ -3,7 +3,7 @@
  * focus, so it can be tested without a browser:
  *
  * - 1 / 2 / 3 pick 转自费 / 删除 / 继续 on the focused item (fixed keys, so fingers learn them);
- * - Enter confirms; Esc goes back to editing (返回修改);
+ * - Enter confirms (on a reason choice it selects that reason); Esc goes back to editing (返回修改);
  * - Space on an item shows or hides the policy basis; ↑ / ↓ move between items;
  * - PageUp / PageDown move between queued checks;
  * - Tab / Shift-Tab are left to the browser: items, reason choices and buttons are in tab order.
@@ -19,7 +19,11 @@ export type KeyTarget =
   | 'text'
   /** A button whose own Enter/Space matter (返回修改, a toggle); digits still pick. */
   | 'control'
-  /** A radio group of choices (the common reasons): arrows and Space are its own, Enter confirms. */
+  /**
+   * A radio group of choices (the common reasons): arrows, Space and Enter are its own. Enter
+   * there selects the focused reason, as it does on any button; it never confirms the order,
+   * because a doctor pressing Enter on a reason means that reason.
+   */
   | 'choice'
   /** An item card, an action button, or nothing in particular. */
   | 'other';
@@ -57,8 +61,7 @@ export function commandForKey(press: KeyPress, target: KeyTarget): KeyCommand | 
     case 'Escape':
       return { type: 'revise' };
     case 'Enter':
-      // A reason picked with the arrows is already chosen, so Enter there means 确认, as in a form.
-      return target === 'control' ? null : { type: 'confirm' };
+      return target === 'control' || target === 'choice' ? null : { type: 'confirm' };
     case 'PageDown':
       return { type: 'moveCheck', delta: 1 };
     case 'PageUp':
@@ -78,4 +81,39 @@ export function commandForKey(press: KeyPress, target: KeyTarget): KeyCommand | 
     default:
       return null;
   }
+}
+
+/** One key hint in the popup's footer. */
+export interface KeyHint {
+  key: string;
+  label: string;
+}
+
+/** What the popup on screen offers, as far as the footer's key hints care. */
+export interface HintContext {
+  /** Line actions offered by at least one flagged item (a block never offers 继续). */
+  actions: ReadonlySet<LineAction>;
+  /** Whether a reason is asked for anywhere on the popup. */
+  reasons: boolean;
+  /** Whether the queue holds more than this check. */
+  queued: boolean;
+}
+
+const hintOrder: LineAction[] = ['selfpay', 'remove', 'continue'];
+const hintLabel: Record<LineAction, string> = { selfpay: '转自费', remove: '删除', continue: '继续' };
+
+/**
+ * The footer's key hints for the popup on screen: only keys that do something here, each with
+ * what it does, so the footer never promises 3 继续 on a block or hides how reasons are picked.
+ */
+export function keyHints(context: HintContext): KeyHint[] {
+  const hints: KeyHint[] = hintOrder
+    .filter((action) => context.actions.has(action))
+    .map((action) => ({ key: keyForAction[action], label: hintLabel[action] }));
+  hints.push({ key: '↑↓', label: '上/下一项' });
+  hints.push({ key: '空格', label: '(在项目上) 政策依据' });
+  if (context.reasons) hints.push({ key: 'Tab', label: '到理由, ←→ 或 Enter 选中理由, 也可直接输入' });
+  hints.push({ key: 'Enter', label: '确认' }, { key: 'Esc', label: '返回修改' });
+  if (context.queued) hints.push({ key: 'PageUp/PageDown', label: '切换处方' });
+  return hints;
 }

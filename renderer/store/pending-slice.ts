@@ -15,6 +15,25 @@ function keepOnly<T>(record: Record<string, T>, ids: ReadonlySet<string>): Recor
   return kept;
 }
 
+/**
+ * The queue as the doctor sees it: newest first. The check that arrived last is the order the
+ * doctor has just submitted in the HIS and is looking at; older ones (a HIS window closed
+ * without answering, a test sent with `--wait 0`) must not stand in front of it. Ties keep the
+ * agent's order reversed, since the agent lists checks in the order they arrived.
+ */
+export function queueOrder(pending: readonly PendingView[]): PendingView[] {
+  return pending
+    .map((view, index) => ({ view, index, at: Date.parse(view.receivedAt) || 0 }))
+    .sort((left, right) => right.at - left.at || right.index - left.index)
+    .map((entry) => entry.view);
+}
+
+/** Whether the doctor has started choosing on a check: picked an action or written a reason. */
+function touched(draft: AppState['drafts'][string] | undefined): boolean {
+  if (!draft) return false;
+  return Object.keys(draft.actions).length > 0 || Object.values(draft.reasons).some((reason) => reason.trim() !== '');
+}
+
 /** The check on screen, or null when nothing waits. */
 export function selectCurrentView(state: Pick<AppState, 'pending' | 'currentId'>): PendingView | null {
   return state.pending.find((view) => view.id === state.currentId) ?? null;
@@ -38,10 +57,16 @@ export function createPendingSlice(bridge: AgentBridge): StateCreator<AppState, 
       submitting: false,
       decideError: null,
 
-      receivePending(pending) {
+      receivePending(incoming) {
+        const pending = queueOrder(incoming);
         const ids = new Set(pending.map((view) => view.id));
-        const { currentId, drafts, focusedLines, expandedBasis } = get();
-        const nextId = currentId && ids.has(currentId) ? currentId : (pending[0]?.id ?? null);
+        const { currentId, drafts, focusedLines, expandedBasis, pending: before } = get();
+        const known = new Set(before.map((view) => view.id));
+        const arrived = pending.find((view) => !known.has(view.id));
+        // A new order comes to the front, unless the doctor is half-way through the one on
+        // screen: a choice in progress is never pulled away (the queue shows 1/N to page back).
+        const keepCurrent = currentId !== null && ids.has(currentId) && (!arrived || touched(drafts[currentId]));
+        const nextId = keepCurrent ? currentId : (arrived?.id ?? pending[0]?.id ?? null);
         set({
           pending,
           currentId: nextId,

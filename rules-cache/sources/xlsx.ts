@@ -3,8 +3,19 @@
  * text, formulas and shared strings differently; this is the one place that knows, so the
  * sheet interpreter only ever sees text plus a note of what the workbook stored.
  */
-import ExcelJS from 'exceljs';
+// Types only: exceljs is loaded when a workbook is read. It is a build-time tool of hospital
+// IT (a dev dependency), not shipped to ward PCs, so nothing else may need it to load.
+import type ExcelJS from 'exceljs';
 import { isoDate, type SheetCell } from './cells';
+
+/** Loads exceljs; a parameter so the "not installed" path can be shown without uninstalling it. */
+export type ExcelLoader = () => Promise<{ Workbook: typeof ExcelJS.Workbook }>;
+
+const loadExcel: ExcelLoader = async () => (await import('exceljs')).default;
+
+/** Said when exceljs is not installed (an installed agent rather than IT's checkout). */
+export const EXCELJS_MISSING =
+  '这套安装不含读取 XLSX 所需的 exceljs (病房电脑的安装包不带它)。请在信息科电脑的源码检出中 (npm ci 之后) 运行 rxgate rules build, 或把工作簿另存为 CSV 再构建';
 
 /** One row of a sheet with the row number Excel shows. */
 export interface SheetRow {
@@ -23,8 +34,16 @@ export interface WorkbookSheet {
 export type ReadWorkbookResult = { ok: true; sheets: WorkbookSheet[] } | { ok: false; message: string };
 
 /** Opens a workbook; a file that is not a readable XLSX is one clear problem, not a crash. */
-export async function readWorkbook(path: string): Promise<ReadWorkbookResult> {
-  const workbook = new ExcelJS.Workbook();
+export async function readWorkbook(path: string, load: ExcelLoader = loadExcel): Promise<ReadWorkbookResult> {
+  let excel: Awaited<ReturnType<ExcelLoader>>;
+  try {
+    excel = await load();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') return { ok: false, message: EXCELJS_MISSING };
+    throw error;
+  }
+  const workbook = new excel.Workbook();
   try {
     await workbook.xlsx.readFile(path);
   } catch (error) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeItemSupply, describePatient, describeVisit, formatAgo, formatDate, formatMoney, maskName } from '../../../renderer/logic/format';
+import { describeItemSupply, describeLine, describePatient, describeVisit, formatAgo, formatDate, formatMoney, maskName } from '../../../renderer/logic/format';
 
 test('names are masked but recognisable', () => {
   assert.equal(maskName('张三'), '张*');
@@ -32,4 +32,9 @@ test('dates and ages of events', () => {
   assert.equal(formatAgo('2026-11-21T12:00:00Z', now), '3 天前');
   assert.equal(formatAgo(undefined, now), '—');
   assert.equal(formatDate('2026-12-31'), '2026-12-31');
+});
+
+test('order lines are named in words, never as a bare digit like the action keys', () => {
+  assert.equal(describeLine('2'), '第 2 行');
+  assert.equal(describeLine('a-7'), '行 a-7');
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { commandForKey, keyForAction } from '../../../renderer/logic/keyboard';
+import { commandForKey, keyHints, keyForAction } from '../../../renderer/logic/keyboard';
 
 test('number keys pick actions with fixed keys on the focused item', () => {
   assert.deepEqual(commandForKey({ key: '1' }, 'other'), { type: 'pick', action: 'selfpay' });
@@ -16,11 +16,11 @@ test('digits typed into a reason field stay text; in a reason choice they still 
   assert.deepEqual(commandForKey({ key: '1' }, 'choice'), { type: 'pick', action: 'selfpay' });
 });
 
-test('in the reason choices, arrows and Space are the group’s own and Enter confirms', () => {
+test('in the reason choices, arrows, Space and Enter are the group’s own: Enter never confirms there', () => {
   assert.equal(commandForKey({ key: 'ArrowRight' }, 'choice'), null);
   assert.equal(commandForKey({ key: 'ArrowDown' }, 'choice'), null);
   assert.equal(commandForKey({ key: ' ' }, 'choice'), null);
-  assert.deepEqual(commandForKey({ key: 'Enter' }, 'choice'), { type: 'confirm' });
+  assert.equal(commandForKey({ key: 'Enter' }, 'choice'), null);
 });
 
 test('Enter confirms, except on a control that needs its own Enter', () => {
@@ -60,4 +60,20 @@ test('Tab is left to the browser; arrows and Space act only on item cards', () =
 test('PageUp/PageDown page through queued checks', () => {
   assert.deepEqual(commandForKey({ key: 'PageDown' }, 'other'), { type: 'moveCheck', delta: 1 });
   assert.deepEqual(commandForKey({ key: 'PageUp' }, 'text'), { type: 'moveCheck', delta: -1 });
+});
+
+test('footer hints list only what the popup on screen offers', () => {
+  const block = keyHints({ actions: new Set(['selfpay', 'remove']), reasons: false, queued: false });
+  assert.deepEqual(block.slice(0, 2), [
+    { key: '1', label: '转自费' },
+    { key: '2', label: '删除' },
+  ]);
+  assert.ok(!block.some((hint) => hint.key === '3'), 'no 3 继续 on a block');
+  assert.ok(!block.some((hint) => hint.key === 'Tab'), 'no reason hint without a reason to give');
+  assert.ok(!block.some((hint) => hint.key.startsWith('PageUp')));
+
+  const warn = keyHints({ actions: new Set(['continue', 'selfpay', 'remove']), reasons: true, queued: true });
+  assert.deepEqual(warn.slice(0, 3).map((hint) => hint.key), ['1', '2', '3']);
+  assert.match(warn.find((hint) => hint.key === 'Tab')?.label ?? '', /Enter 选中理由/);
+  assert.ok(warn.some((hint) => hint.key === 'PageUp/PageDown'));
 });

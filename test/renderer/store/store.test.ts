@@ -75,18 +75,40 @@ function fakeBridge(reply: BridgeReply<null> = { ok: true, value: null }) {
   };
 }
 
-test('the oldest check is shown first and stays on screen while others queue', () => {
+test('the newest check comes first; an untouched popup gives way to a new order', () => {
   const { bridge } = fakeBridge();
   const store = createAppStore(bridge);
   const first = pendingView('c-1', [{ findingId: 'f1', level: 'block', lines: ['1'] }]);
-  const second = pendingView('c-2', [{ findingId: 'f1', level: 'warn', lines: ['2'] }]);
+  const second = { ...pendingView('c-2', [{ findingId: 'f1', level: 'warn', lines: ['2'] }]), receivedAt: '2026-11-24T01:05:00Z' };
   store.getState().receivePending([first]);
   store.getState().receivePending([first, second]);
-  assert.equal(selectCurrentView(store.getState())?.id, 'c-1');
+  assert.equal(selectCurrentView(store.getState())?.id, 'c-2');
+  assert.deepEqual(store.getState().pending.map((view) => view.id), ['c-2', 'c-1'], 'newest first');
   store.getState().moveCheck(1);
-  assert.equal(store.getState().currentId, 'c-2');
+  assert.equal(store.getState().currentId, 'c-1');
   store.getState().moveCheck(1);
-  assert.equal(store.getState().currentId, 'c-1', 'paging wraps around');
+  assert.equal(store.getState().currentId, 'c-2', 'paging wraps around');
+});
+
+test('a choice in progress is not pulled away by a new order', () => {
+  const { bridge } = fakeBridge();
+  const store = createAppStore(bridge);
+  const first = pendingView('c-1', [{ findingId: 'f1', level: 'block', lines: ['1'] }]);
+  const second = { ...pendingView('c-2', [{ findingId: 'f1', level: 'warn', lines: ['2'] }]), receivedAt: '2026-11-24T01:05:00Z' };
+  store.getState().receivePending([first]);
+  store.getState().pickAction('1', 'selfpay');
+  store.getState().receivePending([first, second]);
+  assert.equal(store.getState().currentId, 'c-1');
+  assert.deepEqual(store.getState().pending.map((view) => view.id), ['c-2', 'c-1']);
+});
+
+test('checks that arrived in the same instant are shown in reverse arrival order', () => {
+  const { bridge } = fakeBridge();
+  const store = createAppStore(bridge);
+  const views = ['c-1', 'c-2', 'c-3'].map((id) => pendingView(id, [{ findingId: 'f1', level: 'block', lines: ['1'] }]));
+  store.getState().receivePending(views);
+  assert.deepEqual(store.getState().pending.map((view) => view.id), ['c-3', 'c-2', 'c-1']);
+  assert.equal(store.getState().currentId, 'c-3');
 });
 
 test('a check that disappears (HIS cancel) closes, and its draft goes with it', () => {
@@ -108,7 +130,8 @@ test('drafts survive paging and new snapshots of the same check', () => {
   const store = createAppStore(bridge);
   const first = pendingView('c-1', [{ findingId: 'f1', level: 'block', lines: ['1'] }]);
   const second = pendingView('c-2', [{ findingId: 'f1', level: 'warn', lines: ['2'] }]);
-  store.getState().receivePending([first, second]);
+  store.getState().receivePending([second, first]);
+  assert.equal(store.getState().currentId, 'c-1');
   store.getState().pickAction('1', 'selfpay');
   store.getState().moveCheck(1);
   store.getState().setReason(['f1'], '已核实诊断');
