@@ -35,7 +35,7 @@ test('the compiled library reports version, source, dates and counts by kind', (
   assert.equal(compiled.source, 'test');
   assert.equal(compiled.ruleCount, 4);
   assert.equal(compiled.enabledCount, 3);
-  assert.deepEqual(compiled.counts, { indication: 2, chronic: 0, repeat: 1, days: 1, herbal: 0 });
+  assert.deepEqual(compiled.counts, { indication: 2, chronic: 0, repeat: 1, days: 1, herbal: 0, limit: 0 });
   assert.equal(compiled.publishedAt, '2026-11-01T00:00:00Z');
   assert.equal(compiled.expiresAt, '2027-11-01T00:00:00Z');
   assert.equal(compiled.byId.get('B')?.enabled, false);

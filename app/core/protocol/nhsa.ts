@@ -272,6 +272,7 @@ const behaviourByKind: Record<Finding['kind'], string> = {
   repeat: '3',
   days: '4',
   herbal: '5',
+  limit: '6',
 };
 
 function formatTime(date: Date): string {
