@@ -83,10 +83,18 @@ export function checkLimits(context: EvaluationContext): DraftFinding[] {
         per: rule.per,
         measure: byQuantity ? 'qty' : 'count',
         max,
-        earlier: earlierTotal,
+        used: earlierTotal,
         current,
         total,
-        earlierLines: earlier.map(({ prior }) => ({ rxId: prior.rxId, name: prior.name, date: prior.date, qty: prior.qty, source: prior.source })),
+        earlier: earlier.map(({ prior }) => ({
+          rxId: prior.rxId,
+          name: prior.name,
+          date: prior.date,
+          qty: prior.qty,
+          deptName: prior.deptName,
+          doctorName: prior.doctorName,
+          source: prior.source,
+        })),
       }),
     );
   }
