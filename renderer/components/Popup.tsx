@@ -194,7 +194,7 @@ function CheckPopup({ view }: { view: PendingView }) {
           </button>
         </div>
         <div className="keys" aria-hidden="true">
-          <kbd>1</kbd>转自费 <kbd>2</kbd>删除 <kbd>3</kbd>继续 · <kbd>Tab</kbd>下一项 · <kbd>空格</kbd>政策依据 · <kbd>Enter</kbd>确认 ·{' '}
+          <kbd>1</kbd>转自费 <kbd>2</kbd>删除 <kbd>3</kbd>继续 <kbd>4</kbd>符合限定条件 · <kbd>Tab</kbd>下一项 · <kbd>空格</kbd>政策依据 · <kbd>Enter</kbd>确认 ·{' '}
           <kbd>Esc</kbd>返回修改{queueLength > 1 ? ' · PageUp/PageDown 切换处方' : ''}
         </div>
       </footer>
