@@ -452,7 +452,7 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
     case 'unrecognized_keys':
       return `未知字段: ${issue.keys.join(', ')}`;
     case 'invalid_value':
-      return `取值无效, 可选: ${issue.values.map(String).join(' / ')}`;
+      return issue.input === undefined ? '缺少必填字段' : `取值无效, 可选: ${issue.values.map(String).join(' / ')}`;
     case 'invalid_union':
       return 'kind 无效, 应为 indication / chronic / repeat / days / herbal / limit 之一';
     case 'too_small':
