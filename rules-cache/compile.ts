@@ -55,8 +55,6 @@ export interface CompiledRequirement {
 }
 
 export interface CompiledIndicationRule extends CompiledBase<IndicationRule> {
-  /** `require.diagnoses` compiled; undefined when the rule does not restrict diagnoses. */
-  readonly diagnoses?: DiagnosisMatcher;
   /** The fields of `require` outside `anyOf`: they apply to every alternative. */
   readonly requirement: CompiledRequirement;
   /** `require.anyOf`, compiled; empty when the rule has a single alternative. */
@@ -252,7 +250,6 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
           kind: rule.kind,
           rule,
           order,
-          diagnoses: requirement.diagnoses,
           requirement,
           alternatives: Object.freeze((anyOf ?? []).map((alternative) => compileRequirement(alternative, matcherFor))),
         });

@@ -44,7 +44,7 @@ export type Condition = (
   result: ConditionResult,
 ) => void;
 
-/** `<` → `<`, and the comparison a lab condition makes. */
+/** The comparison each lab operator makes: the result against the rule's value. */
 export const labComparisons: Readonly<Record<'<' | '<=' | '>' | '>=', (value: number, limit: number) => boolean>> = {
   '<': (value, limit) => value < limit,
   '<=': (value, limit) => value <= limit,

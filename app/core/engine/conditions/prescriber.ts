@@ -2,8 +2,7 @@
  * `prescriber` (需专科医师处方, 限副主任医师以上): the ordering department and the doctor's
  * title. A department or title the check does not carry is for the doctor to attest.
  */
-import type { DoctorTitle } from '../../../../rules-cache/model';
-import { DOCTOR_TITLES } from '../../../../rules-cache/model';
+import { DOCTOR_TITLES, type DoctorTitle } from '../../../../rules-cache/model';
 import { parseDoctorTitle } from '../titles';
 import type { Condition } from './outcome';
 
