@@ -365,6 +365,17 @@ describe('co-prescription, excluded diagnoses, prior drugs', timeout, () => {
     assert.match(one(findingsOf(atLeast, order({ items: [item], history: history('2026-10-01') }))).message, /共用 30 天，不足 60 天/);
     assert.deepEqual(findingsOf(atLeast, order({ items: [item], history: [...history('2026-10-01'), { ...history('2026-09-01')[0]!, rxId: 'R2' }] })), []);
   });
+
+  test('priorDrugs never counts the item’s own generic, even inside the named class', timeout, () => {
+    const rules = compile([
+      { id: 'IND-TKI', kind: 'indication', level: 'block', title: '二线TKI', drugs: ['XL01EAD002'], require: { priorDrugs: { drugs: ['XL01EA'], name: '伊马替尼' } } },
+    ]);
+    const item = { code: drug('XL01EAD002'), name: '达沙替尼' };
+    const own = [{ rxId: 'R1', code: drug('XL01EAD002', 2), date: '2026-10-01', days: 30 }];
+    assert.match(one(findingsOf(rules, order({ items: [item], history: own }))).message, /未见伊马替尼使用记录/);
+    const first = [{ rxId: 'R2', code: drug('XL01EAY001'), date: '2026-06-01', days: 90 }];
+    assert.deepEqual(findingsOf(rules, order({ items: [item], history: first })), []);
+  });
 });
 
 describe('days windows', timeout, () => {
