@@ -57,7 +57,7 @@ export const ENCODINGS: ReadonlyArray<readonly [string, Encoding]> = [
   ['限多形性胶质母细胞瘤、间变性星形细胞瘤', { coverage: 'attest', require: { diagnoses: ['C71'], confirm: '病理为多形性胶质母细胞瘤或间变性星形细胞瘤' } }],
   ['限中重度特应性皮炎患者的二线用药', { coverage: 'attest', require: { diagnoses: ['L20'], priorDrugs: { drugs: ['XD07'], name: '外用糖皮质激素(一线用药)' }, confirm: '中重度特应性皮炎，一线用药效果不佳' } }],
   ['限艾滋病病毒感染', { coverage: 'exact', require: { diagnoses: ['B20-B24', 'Z21'] } }],
-  ['限甲氧西林耐药阳性球菌感染；病原不明的中枢神经系统、心血管系统重症感染及菌血症', { coverage: 'attest', require: { anyOf: [{ diagnoses: ['B95.6'] }, { confirm: '甲氧西林耐药阳性球菌感染' }, { diagnoses: ['G00-G09', 'I33', 'I40', 'A40-A41', 'R78.8'], confirm: '病原不明的重症感染或菌血症' }] } }],
+  ['限甲氧西林耐药阳性球菌感染；病原不明的中枢神经系统、心血管系统重症感染及菌血症', { coverage: 'attest', require: { anyOf: [{ diagnoses: ['B95.6'] }, { confirm: '甲氧西林耐药阳性球菌感染' }, { diagnoses: ['G00-G09', 'I33', 'I40', 'A40-A41'], confirm: '病原不明的重症感染或菌血症' }] } }],
   ['限中重度骨质疏松', { coverage: 'attest', require: { diagnoses: ['M80-M81'], confirm: '中重度骨质疏松' } }],
   ['限持续使用可乐定，且有因禁食、吞咽困难等无法使用可乐定口服制剂的患者', { coverage: 'attest', require: { confirm: ['持续使用可乐定', '因禁食、吞咽困难等无法使用可乐定口服制剂'] } }],
   ['限明确诊断的阿尔茨海默病', { coverage: 'exact', require: { diagnoses: ['G30', 'F00'] } }],
