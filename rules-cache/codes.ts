@@ -6,8 +6,16 @@
  */
 import { normalizeCode } from './model';
 
-/** The national drug code is 23 characters; no prefix is longer. */
+/** The national drug code is 23 characters (中成药 20). */
 export const DRUG_CODE_LENGTH = 23;
+
+/** The longest item-code prefix a rule may name (service and material codes run longer than drugs). */
+export const ITEM_PREFIX_LENGTH = 30;
+
+/** An ICD-9-CM-3 procedure code as matched: upper case, no spaces and no dots (`81.51` → `8151`). */
+export function normalizeProcedureCode(code: string): string {
+  return normalizeCode(code).replace(/\./g, '');
+}
 
 /** Characters 1–10 of a drug code: one generic drug in every form and from every maker. */
 export const GENERIC_CODE_LENGTH = 10;

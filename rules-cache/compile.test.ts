@@ -35,7 +35,7 @@ test('the compiled library reports version, source, dates and counts by kind', (
   assert.equal(compiled.source, 'test');
   assert.equal(compiled.ruleCount, 4);
   assert.equal(compiled.enabledCount, 3);
-  assert.deepEqual(compiled.counts, { indication: 2, chronic: 0, repeat: 1, days: 1, herbal: 0 });
+  assert.deepEqual(compiled.counts, { indication: 2, chronic: 0, repeat: 1, days: 1, herbal: 0, limit: 0 });
   assert.equal(compiled.publishedAt, '2026-11-01T00:00:00Z');
   assert.equal(compiled.expiresAt, '2027-11-01T00:00:00Z');
   assert.equal(compiled.byId.get('B')?.enabled, false);
@@ -171,4 +171,37 @@ test('the sliced compile yields between slices and builds the same index as the 
   clearInterval(ticking);
   assert.ok(turns > 0, 'other work ran while it compiled');
   assert.deepStrictEqual(sliced, compileRules(library));
+});
+
+test('rules v2: codes, limit rules and course windows are indexed by prefix; alternatives and notAlone are compiled once', { timeout: 10_000 }, () => {
+  const compiled = compileRules(
+    library([
+      {
+        id: 'IND-V2',
+        kind: 'indication',
+        level: 'block',
+        title: 't',
+        codes: ['0011', 'ZA12ABF009'],
+        require: { confirm: '重度', anyOf: [{ diagnoses: ['C34'] }, { procedures: { codes: ['81.51'] } }] },
+      },
+      { id: 'LIM-1', kind: 'limit', level: 'warn', title: 't', codes: ['311000001'], hospCodes: [' h1 '], maxCount: 1, per: 'day' },
+      { id: 'DAY-W', kind: 'days', level: 'block', title: 't', maxDays: 14, codes: ['XB01AC'], window: 'fromFirstUse' },
+      { id: 'HRB-NA', kind: 'herbal', level: 'block', title: 't', notAlone: ['t0001'] },
+    ]),
+  );
+  assert.deepEqual(ids(compiled.byDrugPrefix.get('0011')), ['indication:IND-V2']);
+  assert.deepEqual(ids(compiled.byDrugPrefix.get('ZA12ABF009')), ['indication:IND-V2']);
+  assert.deepEqual(ids(compiled.byDrugPrefix.get('311000001')), ['limit:LIM-1']);
+  assert.deepEqual(ids(compiled.byHospCode.get('H1')), ['limit:LIM-1']);
+  assert.deepEqual(ids(compiled.byDrugPrefix.get('XB01AC')), ['days:DAY-W']);
+  assert.deepEqual(compiled.daysGeneral, []);
+  assert.equal(compiled.longestPrefix, 10);
+  const rule = compiled.byDrugPrefix.get('0011')![0]!;
+  assert.ok(rule.kind === 'indication');
+  assert.deepEqual(rule.requirement.confirm, ['重度']);
+  assert.equal(rule.alternatives.length, 2);
+  assert.ok(rule.alternatives[0]!.diagnoses?.matches('C34.900'));
+  assert.deepEqual(rule.alternatives[1]!.procedureCodes, ['8151']);
+  assert.deepEqual(compiled.herbal[0]!.notAlone, ['T0001']);
+  assert.deepEqual(compiled.counts, { indication: 1, chronic: 0, repeat: 0, days: 1, herbal: 1, limit: 1 });
 });

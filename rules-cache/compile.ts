@@ -15,15 +15,18 @@ import {
   type DaysRule,
   type HerbalRule,
   type IndicationRule,
+  type LimitRule,
   type RepeatRule,
+  type RequirementAlternative,
   type Rule,
   type RuleKind,
   type RuleLibrary,
 } from './model';
 import {
-  DRUG_CODE_LENGTH,
+  ITEM_PREFIX_LENGTH,
   categoriesInRange,
   compileDiagnosisPatterns,
+  normalizeProcedureCode,
   type DiagnosisMatcher,
 } from './codes';
 
@@ -36,9 +39,26 @@ interface CompiledBase<R extends Rule> {
   readonly order: number;
 }
 
-export interface CompiledIndicationRule extends CompiledBase<IndicationRule> {
-  /** `require.diagnoses` compiled; undefined when the rule does not restrict diagnoses. */
+/**
+ * One requirement (the fields of `require`, or one `anyOf` alternative) with its code lists
+ * compiled once, so a check compares without parsing.
+ */
+export interface CompiledRequirement {
+  readonly fields: RequirementAlternative;
+  /** `diagnoses` compiled; undefined when the requirement does not restrict diagnoses. */
   readonly diagnoses?: DiagnosisMatcher;
+  readonly excludeDiagnoses?: DiagnosisMatcher;
+  /** `confirm` as a list, one text per condition to attest. */
+  readonly confirm: readonly string[];
+  /** `procedures.codes` without dots, for prefix matching. */
+  readonly procedureCodes?: readonly string[];
+}
+
+export interface CompiledIndicationRule extends CompiledBase<IndicationRule> {
+  /** The fields of `require` outside `anyOf`: they apply to every alternative. */
+  readonly requirement: CompiledRequirement;
+  /** `require.anyOf`, compiled; empty when the rule has a single alternative. */
+  readonly alternatives: readonly CompiledRequirement[];
 }
 
 export interface CompiledChronicRule extends CompiledBase<ChronicRule> {
@@ -66,10 +86,18 @@ export type CompiledDaysRule = CompiledBase<DaysRule>;
 
 export interface CompiledHerbalRule extends CompiledBase<HerbalRule> {
   readonly except?: DiagnosisMatcher;
+  /** `notAlone` prefixes; empty when the rule only limits the number of pieces. */
+  readonly notAlone: readonly string[];
+}
+
+export interface CompiledLimitRule extends CompiledBase<LimitRule> {
+  /** The group's code prefixes (`drugs` and `codes`) and hospital codes, normalised. */
+  readonly prefixes: readonly string[];
+  readonly hospCodes: readonly string[];
 }
 
 /** Any compiled rule a drug-code prefix or hospital code can lead to. */
-export type CompiledDrugRule = CompiledIndicationRule | CompiledRepeatRule | CompiledDaysRule;
+export type CompiledDrugRule = CompiledIndicationRule | CompiledRepeatRule | CompiledDaysRule | CompiledLimitRule;
 
 /** The compiled, immutable form of a {@link RuleLibrary}. */
 export interface CompiledRules {
@@ -87,14 +115,14 @@ export interface CompiledRules {
   /** Every rule by id, for the popup and the audit trail. */
   readonly byId: ReadonlyMap<string, Rule>;
   /**
-   * Drug-code prefix (normalised, 1–23 characters) → rules naming it (indication `drugs`,
-   * repeat and days `drugs`), in library order. One mixed list per key keeps a 100,000-rule
+   * Item-code prefix (normalised, 1–30 characters) → rules naming it (indication, repeat,
+   * days and limit `drugs` and `codes`), in library order. One mixed list per key keeps a 100,000-rule
    * library to one small array per prefix. Chronic rules are reached by disease instead.
    */
   readonly byDrugPrefix: ReadonlyMap<string, readonly CompiledDrugRule[]>;
   /** Longest prefix any indication, repeat or days rule names, so lookups stop early. */
   readonly longestPrefix: number;
-  /** Hospital code (normalised) → indication rules naming it in `hospCodes`. */
+  /** Hospital code (normalised) → indication and limit rules naming it in `hospCodes`. */
   readonly byHospCode: ReadonlyMap<string, readonly CompiledDrugRule[]>;
   /** Chronic-disease registration code (normalised) → its chronic rules. */
   readonly chronicByDisease: ReadonlyMap<string, readonly CompiledChronicRule[]>;
@@ -199,7 +227,7 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
 
   const indexPrefixes = (prefixes: readonly string[], compiled: CompiledDrugRule) => {
     for (const prefix of prefixes) {
-      if (prefix.length > longestPrefix) longestPrefix = Math.min(prefix.length, DRUG_CODE_LENGTH);
+      if (prefix.length > longestPrefix) longestPrefix = Math.min(prefix.length, ITEM_PREFIX_LENGTH);
       pushToList(byDrugPrefix, prefix, compiled);
     }
   };
@@ -216,13 +244,16 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
     enabledCount += 1;
     switch (rule.kind) {
       case 'indication': {
+        const { anyOf, ...fields } = rule.require;
+        const requirement = compileRequirement(fields, matcherFor);
         const compiled: CompiledIndicationRule = Object.freeze({
           kind: rule.kind,
           rule,
           order,
-          diagnoses: rule.require.diagnoses ? matcherFor(rule.require.diagnoses) : undefined,
+          requirement,
+          alternatives: Object.freeze((anyOf ?? []).map((alternative) => compileRequirement(alternative, matcherFor))),
         });
-        indexPrefixes(unique(rule.drugs), compiled);
+        indexPrefixes(namedPrefixes(rule.drugs, rule.codes), compiled);
         indexHospCodes(uniqueNormalized(rule.hospCodes), compiled);
         break;
       }
@@ -246,7 +277,7 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
         break;
       }
       case 'repeat': {
-        const drugs = rule.drugs ? unique(rule.drugs) : undefined;
+        const drugs = rule.drugs || rule.codes ? namedPrefixes(rule.drugs ?? [], rule.codes) : undefined;
         const compiled: CompiledRepeatRule = Object.freeze({
           kind: rule.kind,
           rule,
@@ -261,7 +292,7 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
       }
       case 'days': {
         const compiled: CompiledDaysRule = Object.freeze({ kind: rule.kind, rule, order });
-        if (rule.drugs) indexPrefixes(unique(rule.drugs), compiled);
+        if (rule.drugs || rule.codes) indexPrefixes(namedPrefixes(rule.drugs ?? [], rule.codes), compiled);
         else daysGeneral.push(compiled);
         break;
       }
@@ -272,8 +303,21 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
             rule,
             order,
             except: rule.except ? matcherFor(rule.except.diagnoses) : undefined,
+            notAlone: Object.freeze([...(rule.notAlone ?? [])]),
           }),
         );
+        break;
+      }
+      case 'limit': {
+        const compiled: CompiledLimitRule = Object.freeze({
+          kind: rule.kind,
+          rule,
+          order,
+          prefixes: Object.freeze([...namedPrefixes(rule.drugs ?? [], rule.codes)]),
+          hospCodes: Object.freeze([...uniqueNormalized(rule.hospCodes ?? [])]),
+        });
+        indexPrefixes(compiled.prefixes, compiled);
+        indexHospCodes(compiled.hospCodes, compiled);
         break;
       }
     }
@@ -297,6 +341,25 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
     repeatGeneral: Object.freeze(repeatGeneral),
     daysGeneral: Object.freeze(daysGeneral),
     herbal: Object.freeze(herbal),
+  });
+}
+
+/** `drugs` and v2 `codes` name items the same way: one list of prefixes. */
+function namedPrefixes(drugs: readonly string[], codes: readonly string[] | undefined): readonly string[] {
+  return codes === undefined || codes.length === 0 ? unique(drugs) : unique([...drugs, ...codes]);
+}
+
+function compileRequirement(
+  fields: RequirementAlternative,
+  matcherFor: (patterns: readonly string[]) => DiagnosisMatcher,
+): CompiledRequirement {
+  const confirm = fields.confirm === undefined ? [] : typeof fields.confirm === 'string' ? [fields.confirm] : fields.confirm;
+  return Object.freeze({
+    fields,
+    diagnoses: fields.diagnoses ? matcherFor(fields.diagnoses) : undefined,
+    excludeDiagnoses: fields.excludeDiagnoses ? matcherFor(fields.excludeDiagnoses) : undefined,
+    confirm: Object.freeze([...confirm]),
+    procedureCodes: fields.procedures ? Object.freeze(fields.procedures.codes.map(normalizeProcedureCode)) : undefined,
   });
 }
 

@@ -79,32 +79,141 @@ const common = {
 const prefixList = z.array(DrugPrefix);
 const hospCodeList = z.array(z.string().trim().min(1).max(64));
 
+/**
+ * Rules v2 `codes`: a national code prefix of any item — drugs (`X…`, `Z…`, 中成药 codes are 20
+ * characters, 西药 23), medical services (digits first, e.g. `0011020000`) and materials (`C…`).
+ */
+export const ItemPrefix = normalizedString.pipe(
+  z.string().regex(/^[A-Z0-9][A-Z0-9]{0,29}$/, '项目编码前缀应为 1–30 位字母数字'),
+);
+const itemPrefixList = z.array(ItemPrefix);
+
+/** An ICD-9-CM-3 procedure prefix (`81.51`, `36.06`); dots and case are ignored when matching. */
+export const ProcedurePrefix = normalizedString.pipe(
+  z.string().regex(/^[0-9A-Z][0-9A-Z.]{0,15}$/, '手术操作编码应为 ICD-9-CM-3 前缀(如 81.51)'),
+);
+
+/** Doctor titles from lowest to highest (rules.md v2 `prescriber.titleMin`). */
+export const DOCTOR_TITLES = ['assistant', 'physician', 'attending', 'associateChief', 'chief'] as const;
+export const DoctorTitle = z.enum(DOCTOR_TITLES);
+export type DoctorTitle = z.infer<typeof DoctorTitle>;
+
+export const Pregnancy = z.enum(['pregnant', 'lactating', 'none']);
+export type Pregnancy = z.infer<typeof Pregnancy>;
+
+/** Text the doctor attests: short enough to read in one line of the popup. */
+const ConfirmText = z.string().trim().min(1).max(200);
+
+const LabRequirement = z
+  .object({
+    codes: z.array(z.string().trim().min(1).max(64).transform(normalizeCode)).min(1),
+    name: z.string().trim().min(1).max(100),
+    op: z.enum(['<', '<=', '>', '>=']),
+    value: z.number().finite(),
+    unit: z.string().trim().max(32).optional(),
+    withinDays: z.number().int().min(0).max(3650).optional(),
+  })
+  .strict();
+export type LabRequirement = z.infer<typeof LabRequirement>;
+
+const PriorDrugsRequirement = z
+  .object({
+    drugs: itemPrefixList.min(1),
+    /** How the popup names the group ("一线降糖药"); the prefixes when absent. */
+    name: z.string().trim().min(1).max(100).optional(),
+    withinDays: z.number().int().min(1).max(3650).optional(),
+    minDays: z.number().int().min(1).max(3650).optional(),
+  })
+  .strict();
+
+const ProceduresRequirement = z
+  .object({
+    codes: z.array(ProcedurePrefix).min(1),
+    name: z.string().trim().min(1).max(100).optional(),
+    withinDays: z.number().int().min(0).max(3650).optional(),
+  })
+  .strict();
+
+const PrescriberRequirement = z
+  .object({
+    depts: z.array(z.string().trim().min(1).max(64)).min(1).optional(),
+    /** How the popup names the departments ("血液科"); the codes when absent. */
+    deptNames: z.string().trim().min(1).max(100).optional(),
+    titleMin: DoctorTitle.optional(),
+  })
+  .strict()
+  .refine((value) => value.depts !== undefined || value.titleMin !== undefined, '需要科室(depts)或最低职称(titleMin)');
+
+const CoPrescribedRequirement = z
+  .object({ drugs: itemPrefixList.min(1), name: z.string().trim().min(1).max(100).optional() })
+  .strict();
+
+/** The fields of one requirement: all of them must hold (an AND). */
+const requirementFields = {
+  diagnoses: z.array(DiagnosisPattern).min(1).optional(),
+  gender: z.enum(['M', 'F']).optional(),
+  ageMin: z.number().int().min(0).max(150).optional(),
+  ageMax: z.number().int().min(0).max(150).optional(),
+  visitTypes: z.array(VisitType).min(1).optional(),
+  insurance: z.array(z.string().min(1)).min(1).optional(),
+  hospitalLevelMin: z.number().int().min(1).max(3).optional(),
+  confirm: z.union([ConfirmText, z.array(ConfirmText).min(1)]).optional(),
+  priorDrugs: PriorDrugsRequirement.optional(),
+  procedures: ProceduresRequirement.optional(),
+  labs: z.array(LabRequirement).min(1).optional(),
+  prescriber: PrescriberRequirement.optional(),
+  ageDaysMin: z.number().int().min(0).max(55_000).optional(),
+  ageDaysMax: z.number().int().min(0).max(55_000).optional(),
+  pregnancy: z.array(Pregnancy).min(1).optional(),
+  coPrescribed: CoPrescribedRequirement.optional(),
+  excludeDiagnoses: z.array(DiagnosisPattern).min(1).optional(),
+};
+
+type RequirementShape = { [K in keyof typeof requirementFields]?: unknown } & {
+  ageMin?: number;
+  ageMax?: number;
+  ageDaysMin?: number;
+  ageDaysMax?: number;
+};
+
+function checkRequirement(value: RequirementShape, context: z.RefinementCtx): void {
+  if (value.ageMin !== undefined && value.ageMax !== undefined && value.ageMin > value.ageMax) {
+    context.addIssue({ code: 'custom', message: '最小年龄大于最大年龄', path: ['ageMin'] });
+  }
+  if (value.ageDaysMin !== undefined && value.ageDaysMax !== undefined && value.ageDaysMin > value.ageDaysMax) {
+    context.addIssue({ code: 'custom', message: '最小日龄大于最大日龄', path: ['ageDaysMin'] });
+  }
+  if (!Object.values(value).some((field) => field !== undefined)) {
+    context.addIssue({ code: 'custom', message: '至少需要一个限定条件' });
+  }
+}
+
+/** One alternative of `anyOf`: the same fields, all of which must hold. */
+export const RequirementAlternative = z.object(requirementFields).strict().superRefine(checkRequirement);
+export type RequirementAlternative = z.infer<typeof RequirementAlternative>;
+
+/**
+ * `require` of an indication rule: an AND of its fields; `anyOf` adds alternatives of which
+ * at least one must hold (the NRDL's `；`), and the fields beside it apply to every one.
+ */
+export const Requirement = z
+  .object({ ...requirementFields, anyOf: z.array(RequirementAlternative).min(1).optional() })
+  .strict()
+  .superRefine(checkRequirement);
+export type Requirement = z.infer<typeof Requirement>;
+
 export const IndicationRule = z
   .object({
     ...common,
     kind: z.literal('indication'),
     drugs: prefixList.default([]),
     hospCodes: hospCodeList.default([]),
-    require: z
-      .object({
-        diagnoses: z.array(DiagnosisPattern).min(1).optional(),
-        gender: z.enum(['M', 'F']).optional(),
-        ageMin: z.number().int().min(0).max(150).optional(),
-        ageMax: z.number().int().min(0).max(150).optional(),
-        visitTypes: z.array(VisitType).min(1).optional(),
-        insurance: z.array(z.string().min(1)).min(1).optional(),
-        hospitalLevelMin: z.number().int().min(1).max(3).optional(),
-      })
-      .strict()
-      .refine((r) => r.ageMin === undefined || r.ageMax === undefined || r.ageMin <= r.ageMax, {
-        message: '最小年龄大于最大年龄',
-        path: ['ageMin'],
-      })
-      .refine((r) => Object.values(r).some((value) => value !== undefined), '至少需要一个限定条件'),
+    codes: itemPrefixList.optional(),
+    require: Requirement,
   })
   .strict()
-  .refine((rule) => rule.drugs.length + rule.hospCodes.length > 0, {
-    message: '需要至少一个药品编码前缀(drugs)或医院编码(hospCodes)',
+  .refine((rule) => rule.drugs.length + rule.hospCodes.length + (rule.codes?.length ?? 0) > 0, {
+    message: '需要至少一个药品编码前缀(drugs)、项目编码(codes)或医院编码(hospCodes)',
     path: ['drugs'],
   });
 
@@ -140,6 +249,7 @@ export const RepeatRule = z
     toleranceDays: z.number().int().min(0).max(365).default(0),
     lookbackDays: z.number().int().min(1).max(3650).default(90),
     drugs: prefixList.optional(),
+    codes: itemPrefixList.optional(),
     exclude: prefixList.optional(),
     sameOrder: z.boolean().default(true),
   })
@@ -151,24 +261,79 @@ export const DaysRule = z
     kind: z.literal('days'),
     maxDays: z.number().int().min(1).max(3650),
     drugs: prefixList.optional(),
+    codes: itemPrefixList.optional(),
     cumulative: z.boolean().default(false),
     lookbackDays: z.number().int().min(1).max(3650).default(90),
+    /**
+     * How a course is counted: `rolling` (v1 `cumulative`), `fromFirstUse` (payment ends
+     * `maxDays` after the first use of this course) or `admission` (days within this stay).
+     */
+    window: z.enum(['rolling', 'fromFirstUse', 'admission']).optional(),
+    /** `fromFirstUse`: the longest gap between two uses that still continues one course (default 30). */
+    gapDays: z.number().int().min(0).max(3650).optional(),
   })
-  .strict();
+  .strict()
+  .refine((rule) => rule.window === undefined || rule.window === 'rolling' || rule.drugs !== undefined || rule.codes !== undefined, {
+    message: '按首次使用或单次住院计算的疗程限制须指定药品(drugs 或 codes)',
+    path: ['window'],
+  })
+  .refine((rule) => rule.gapDays === undefined || rule.window === 'fromFirstUse', {
+    message: '间隔天数(gapDays)只用于按首次使用计算的疗程(window: fromFirstUse)',
+    path: ['gapDays'],
+  });
 
 export const HerbalRule = z
   .object({
     ...common,
     kind: z.literal('herbal'),
-    maxItems: z.number().int().min(1).max(200),
+    maxItems: z.number().int().min(1).max(200).optional(),
     except: z
       .object({ diagnoses: z.array(DiagnosisPattern).min(1), maxItems: z.number().int().min(1).max(200) })
       .strict()
       .optional(),
+    /** Pieces insurance does not pay when the prescription consists only of them (单味/全部不予支付). */
+    notAlone: itemPrefixList.min(1).optional(),
+    /** Whether 配方颗粒 count with 饮片 (default true). */
+    countGranules: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .refine((rule) => rule.maxItems !== undefined || rule.notAlone !== undefined, {
+    message: '需要最多味数(maxItems)或不单独支付的饮片(notAlone)',
+    path: ['maxItems'],
+  })
+  .refine((rule) => rule.except === undefined || rule.maxItems !== undefined, {
+    message: '特殊病种味数须与最多味数(maxItems)一起使用',
+    path: ['except'],
+  });
 
-export const Rule = z.discriminatedUnion('kind', [IndicationRule, ChronicRule, RepeatRule, DaysRule, HerbalRule]);
+/** Periods a `limit` rule counts over. */
+export const LimitPeriod = z.enum(['day', 'visit', 'admission', 'year', 'lifetime']);
+export type LimitPeriod = z.infer<typeof LimitPeriod>;
+
+/** Quantity and frequency caps (每日限1次, 每眼累计不超过9支, 每次住院限…次). */
+export const LimitRule = z
+  .object({
+    ...common,
+    kind: z.literal('limit'),
+    drugs: prefixList.optional(),
+    codes: itemPrefixList.optional(),
+    hospCodes: hospCodeList.optional(),
+    maxQty: z.number().positive().max(1e6).optional(),
+    maxCount: z.number().int().min(1).max(100_000).optional(),
+    per: LimitPeriod,
+    lookbackDays: z.number().int().min(1).max(36_500).default(3650),
+  })
+  .strict()
+  .refine((rule) => (rule.drugs?.length ?? 0) + (rule.codes?.length ?? 0) + (rule.hospCodes?.length ?? 0) > 0, {
+    message: '需要至少一个药品编码前缀(drugs)、项目编码(codes)或医院编码(hospCodes)',
+    path: ['codes'],
+  })
+  .refine((rule) => (rule.maxQty === undefined) !== (rule.maxCount === undefined), {
+    message: '须填写最多数量(maxQty)或最多次数(maxCount)之一',
+    path: ['maxQty'],
+  });
+
+export const Rule = z.discriminatedUnion('kind', [IndicationRule, ChronicRule, RepeatRule, DaysRule, HerbalRule, LimitRule]);
 export type Rule = z.infer<typeof Rule>;
 export type RuleInput = z.input<typeof Rule>;
 export type IndicationRule = z.infer<typeof IndicationRule>;
@@ -176,14 +341,15 @@ export type ChronicRule = z.infer<typeof ChronicRule>;
 export type RepeatRule = z.infer<typeof RepeatRule>;
 export type DaysRule = z.infer<typeof DaysRule>;
 export type HerbalRule = z.infer<typeof HerbalRule>;
+export type LimitRule = z.infer<typeof LimitRule>;
 export type RuleKind = Rule['kind'];
-export const RULE_KINDS: readonly RuleKind[] = ['indication', 'chronic', 'repeat', 'days', 'herbal'];
+export const RULE_KINDS: readonly RuleKind[] = ['indication', 'chronic', 'repeat', 'days', 'herbal', 'limit'];
 
 /**
  * Bumped whenever what `Rule` accepts or how it fills defaults changes, so that libraries
  * stored by an older build are validated again instead of trusted.
  */
-export const RULE_MODEL_VERSION = 1;
+export const RULE_MODEL_VERSION = 2;
 
 /** A whole library as the store, packs and `rules import` see it. */
 export interface RuleLibrary {
@@ -286,9 +452,9 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
     case 'unrecognized_keys':
       return `未知字段: ${issue.keys.join(', ')}`;
     case 'invalid_value':
-      return `取值无效, 可选: ${issue.values.map(String).join(' / ')}`;
+      return issue.input === undefined ? '缺少必填字段' : `取值无效, 可选: ${issue.values.map(String).join(' / ')}`;
     case 'invalid_union':
-      return 'kind 无效, 应为 indication / chronic / repeat / days / herbal 之一';
+      return 'kind 无效, 应为 indication / chronic / repeat / days / herbal / limit 之一';
     case 'too_small':
       return issue.origin === 'array' ? `至少需要 ${String(issue.minimum)} 项` : `不能小于 ${String(issue.minimum)}`;
     case 'too_big':

@@ -133,7 +133,7 @@ test('a built pack has a signed manifest that names the pack by hash, size and c
   assert.equal(manifest.pack.size, pack.packBytes.byteLength);
   assert.equal(manifest.pack.file, `packs/${manifest.pack.sha256}.pack`);
   assert.equal(pack.packPath, join(pack.outDir, manifest.pack.file));
-  assert.deepEqual(manifest.counts, { indication: 1, chronic: 1, repeat: 1, days: 1, herbal: 1 });
+  assert.deepEqual(manifest.counts, { indication: 1, chronic: 1, repeat: 1, days: 1, herbal: 1, limit: 0 });
   assert.equal(manifest.ruleCount, 5);
   assert.match(manifest.packId, /^rxgate-v2-[0-9a-f]{12}$/);
   assert.deepEqual(JSON.parse(pack.manifestBytes.toString('utf8')), manifest);

@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { auditHash, canonicalJson, GENESIS_HASH } from './audit-hash';
 import { deriveKeys } from './key-file';
 import { MIGRATIONS, SCHEMA_VERSION, SchemaTooNewError, migrate } from './migrations';
-import { RuleLibraryError, type RuleInput, type RuleLibrary } from './model';
+import { RULE_MODEL_VERSION, RuleLibraryError, type RuleInput, type RuleLibrary } from './model';
 import { LibraryTamperedError, REDACTED_PATIENT_ID, openStore, versionToBeat, type SqliteStore } from './store';
 import type { LedgerItem, LedgerOrder } from './store-contract';
 
@@ -317,7 +317,7 @@ test('a library whose digest matches is parsed, not validated again; anything el
   const raw = new Database(file);
   const digest = raw.prepare("SELECT rules_digest, model_version FROM libraries WHERE slot = 'active'").get() as { rules_digest: string; model_version: number };
   assert.match(digest.rules_digest, /^hmac:[0-9a-f]{64}$/);
-  assert.equal(digest.model_version, 1);
+  assert.equal(digest.model_version, RULE_MODEL_VERSION);
   // Without the digest (a library written before it existed) the rules are validated: same result.
   raw.prepare('UPDATE libraries SET rules_digest = NULL').run();
   raw.close();

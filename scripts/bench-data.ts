@@ -55,10 +55,29 @@ export interface BenchLibrary {
 }
 
 /**
- * `count` rules: 70% indication, 15% chronic, 10% per-drug days (限疗程), 5% per-drug repeat,
- * plus the general days/repeat/herbal rules a real library has.
+ * Rules v2 conditions in the proportions measured on 535 real restriction rows (issue 9):
+ * a clinical condition to confirm in 31 %, prior drugs 20 %, labs 18 %, a procedure 4.5 %,
+ * OR between condition types 4.3 %, prescriber 2.6 %; the rest of a rule's share stays v1.
  */
-export function generateLibrary(count: number, seed = 42): BenchLibrary {
+function withV2Conditions(require: Record<string, unknown>, random: () => number): Record<string, unknown> {
+  const result: Record<string, unknown> = { ...require };
+  if (random() < 0.31) result.confirm = '重度';
+  if (random() < 0.2) result.priorDrugs = { drugs: [`X${therapeuticClass(Math.floor(random() * 3000))}`], name: '一线用药', withinDays: 365 };
+  if (random() < 0.18) result.labs = [{ codes: ['ALB'], name: '白蛋白', op: '<', value: 30, unit: 'g/L' }];
+  if (random() < 0.045) result.procedures = { codes: ['81.5'], name: '关节置换术' };
+  if (random() < 0.026) result.prescriber = { titleMin: 'attending' };
+  if (random() < 0.043) return { anyOf: [result, { diagnoses: ['C00-C97'], confirm: '晚期' }] };
+  return result;
+}
+
+/**
+ * `count` rules: 70% indication, 15% chronic, 10% per-drug days (限疗程), 5% per-drug repeat,
+ * plus the general days/repeat/herbal rules a real library has. With `v2`, indication rules
+ * carry rules v2 conditions (see {@link withV2Conditions}), a third of the course limits count
+ * from the first use or per admission, one in five per-drug repeat rules is a `limit` instead,
+ * and a herbal `notAlone` rule joins the general ones; same seed, same drugs.
+ */
+export function generateLibrary(count: number, seed = 42, v2 = false): BenchLibrary {
   const random = seededRandom(seed);
   const rules: RuleInput[] = [
     { id: 'REP-G', kind: 'repeat', level: 'warn', title: '重复开药(同通用名)', match: 'generic', toleranceDays: 3 },
@@ -67,6 +86,9 @@ export function generateLibrary(count: number, seed = 42): BenchLibrary {
     { id: 'DAY-C', kind: 'days', level: 'warn', title: '门慢处方超30日用量', maxDays: 30, scope: { medTypes: ['14'] } },
     { id: 'HRB', kind: 'herbal', level: 'warn', title: '中药饮片超20味', maxItems: 20, except: { diagnoses: ['C00-C97'], maxItems: 25 } },
   ];
+  if (v2) rules.push({ id: 'HRB-NA', kind: 'herbal', level: 'block', title: '单味不予支付', notAlone: ['T0001'] });
+  // A second stream for the v2 choices, so the v1 draws (and so the drugs) stay the same.
+  const v2Random = seededRandom(seed + 1000);
   const indicationGenerics: number[] = [];
   const diseaseCodes: string[] = [];
   const diseaseClasses: number[][] = [];
@@ -84,8 +106,10 @@ export function generateLibrary(count: number, seed = 42): BenchLibrary {
         title: `限定支付范围 ${index}`,
         basis: '医保药品目录 限定支付范围',
         drugs: [genericCode(generic)],
-        require: random() < 0.1 ? { ageMax: 17 } : { diagnoses: [...new Set(diagnoses)] },
-      });
+        require: ((require) => (v2 ? withV2Conditions(require, v2Random) : require))(
+          random() < 0.1 ? { ageMax: 17 } : { diagnoses: [...new Set(diagnoses)] },
+        ),
+      } as RuleInput);
       generic += 1;
     } else if (share < 0.85) {
       const code = `M${String(index).padStart(5, '0')}`;
@@ -103,9 +127,20 @@ export function generateLibrary(count: number, seed = 42): BenchLibrary {
         caps: { yearAmount: 5000, warnRatio: 0.8 },
       });
     } else if (share < 0.95) {
-      rules.push({ id: `DAY-${index}`, kind: 'days', level: 'warn', title: `限疗程 ${index}`, maxDays: 14, drugs: [genericCode(Math.floor(random() * generic + 1))], cumulative: true, lookbackDays: 60 });
+      const drugs = [genericCode(Math.floor(random() * generic + 1))];
+      const window = v2 ? (['rolling', 'rolling', 'fromFirstUse', 'admission'] as const)[Math.floor(v2Random() * 4)]! : undefined;
+      rules.push(
+        window === 'fromFirstUse' || window === 'admission'
+          ? { id: `DAY-${index}`, kind: 'days', level: 'warn', title: `限疗程 ${index}`, maxDays: 14, drugs, window }
+          : { id: `DAY-${index}`, kind: 'days', level: 'warn', title: `限疗程 ${index}`, maxDays: 14, drugs, cumulative: true, lookbackDays: 60 },
+      );
     } else {
-      rules.push({ id: `REP-${index}`, kind: 'repeat', level: 'warn', title: `重复开药 ${index}`, drugs: [genericCode(Math.floor(random() * generic + 1))], toleranceDays: 0 });
+      const drugs = [genericCode(Math.floor(random() * generic + 1))];
+      rules.push(
+        v2 && v2Random() < 0.2
+          ? { id: `LIM-${index}`, kind: 'limit', level: 'warn', title: `限数量 ${index}`, drugs, maxQty: 10, per: 'year' }
+          : { id: `REP-${index}`, kind: 'repeat', level: 'warn', title: `重复开药 ${index}`, drugs, toleranceDays: 0 },
+      );
     }
   }
   return { version: 2, rules, indicationGenerics, diseaseCodes, diseaseClasses };
@@ -190,6 +225,8 @@ export function generateCheck(library: BenchLibrary, random: () => number, id: s
     diagnoses: Array.from({ length: 5 }, (_, index) => ({ code: visitDiagnoses[Math.floor(random() * visitDiagnoses.length)]!, main: index === 0 })),
     items: lines,
     history,
+    // Rules v2 data a HIS may send; rules v1 ignore it.
+    labs: [{ code: 'ALB', name: '白蛋白', value: 28 + Math.floor(random() * 10), unit: 'g/L', date: isoDate(VISIT_DATE, Math.floor(random() * 20)) }],
   };
 }
 

@@ -23,6 +23,7 @@ import { createServer } from 'node:http';
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { buildPack, generateKeyPair, publishPack } from '../rules-cache/pack';
 import { generateCheck, generateLedgerOrder, generateLibrary, patientId, seededRandom } from './bench-data';
+import { compareEngines, compileGenerated } from './bench-engine';
 
 const { values } = parseArgs({
   options: {
@@ -106,6 +107,14 @@ async function main(): Promise<void> {
       `${ms(percentile(engineSamples, 50))} / ${ms(enginePercentile99)}  (avg ${(findings / 11_000).toFixed(1)} findings)`,
       'p99 ≤ 1 ms',
       enginePercentile99 <= 1,
+    );
+    // Rules v2: the same library with v2 conditions, measured interleaved with v1 on the same orders.
+    const [v1Figures, v2Figures] = compareEngines([compiled, compileGenerated(RULES, true)], samplesChecks, ledgerRows, 11_000);
+    report(
+      'engine, v1 library vs the same with rules v2 conditions (interleaved), p50 / p99',
+      `v1 ${ms(v1Figures!.p50)} / ${ms(v1Figures!.p99)}, v2 ${ms(v2Figures!.p50)} / ${ms(v2Figures!.p99)} (${((v2Figures!.p99 / v1Figures!.p99) * 100).toFixed(0)} %)`,
+      'v2 p99 within 110 % of v1',
+      v2Figures!.p99 <= v1Figures!.p99 * 1.1,
     );
     const lookupSamples: number[] = [];
     for (let round = 0; round < 5000; round += 1) {

@@ -105,6 +105,11 @@ export class CheckService {
     let verdict: Verdict;
     try {
       const ledger = this.store.priorItems(check.patient.id, historySince(check.visit.date));
+      // The ledger names visits by their keyed reference; this check's own visit is the one it
+      // names in the clear, so rows of the current visit count as this visit (per-admission
+      // courses and limits), and no raw visit id was ever stored.
+      const currentRef = `${this.visitRef(check.visit.id)}/`;
+      for (const item of ledger) if (item.rxId.startsWith(currentRef)) item.rxId = `${check.visit.id}/${item.rxId.slice(currentRef.length)}`;
       const prior = mergeHistory(check.history, ledger);
       const expired = this.rules.expiredTooLong();
       const compiled = this.rules.compiled;
@@ -312,7 +317,7 @@ export class CheckService {
     const actions = new Map((held.resolved?.lines ?? []).map((entry) => [entry.line, entry.action]));
     const items = parsed.data.items ?? held.check.items;
     const { visit } = held.check;
-    const visitRef = this.store.visitKey(visit.id).slice(0, 16);
+    const visitRef = this.visitRef(visit.id);
     const ledgerItems: LedgerItem[] = items
       .filter((item) => parsed.data.items !== undefined || actions.get(item.line) !== 'remove')
       .map((item) => ({
@@ -395,6 +400,11 @@ export class CheckService {
     });
     if (this.stats.recent.length > RECENT_SHOWN) this.stats.recent.length = RECENT_SHOWN;
     this.events.emit('checked', { id: verdict.id, origin });
+  }
+
+  /** How the ledger names a visit: a prefix of its keyed hash, never the raw visit id. */
+  private visitRef(visitId: string): string {
+    return this.store.visitKey(visitId).slice(0, 16);
   }
 
   /** The checks waiting for the doctor, oldest first. */

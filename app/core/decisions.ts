@@ -20,7 +20,8 @@ export class ChoiceError extends Error {
 
 export interface ResolvedChoice {
   outcome: 'proceed' | 'revise';
-  lines: Array<{ line: string; action: Action }>;
+  /** `attested`: with action `attest`, the condition texts the doctor declared. */
+  lines: Array<{ line: string; action: Action; attested?: string[] }>;
   reasons: Array<{ findingId: string; reason: string }>;
 }
 
@@ -44,6 +45,7 @@ export function resolveChoice(findings: Finding[], choice: DoctorChoice): Resolv
   }
   const findingIds = new Set(findings.map((finding) => finding.findingId));
   const actionByLine = new Map<string, Action>();
+  const attestedByLine = new Map<string, string[]>();
   choice.lines.forEach((entry, index) => {
     const flagged = findingsByLine.get(entry.line);
     if (!flagged) {
@@ -58,6 +60,12 @@ export function resolveChoice(findings: Finding[], choice: DoctorChoice): Resolv
     if (!flagged.some((finding) => finding.actions.includes(entry.action))) {
       throw new ChoiceError('action_not_offered', `第 ${entry.line} 行不能选择“${actionLabel(entry.action)}”`, `lines.${index}.action`);
     }
+    if (entry.attested !== undefined && entry.action !== 'attest') {
+      throw new ChoiceError('bad_attested', `第 ${entry.line} 行只有“符合限定条件”才能带确认内容`, `lines.${index}.attested`);
+    }
+    if (entry.action === 'attest') {
+      attestedByLine.set(entry.line, attestedTexts(flagged, entry.attested, entry.line, index));
+    }
     actionByLine.set(entry.line, entry.action);
   });
   const reasons = new Map<string, string>();
@@ -71,7 +79,8 @@ export function resolveChoice(findings: Finding[], choice: DoctorChoice): Resolv
   const lines: ResolvedChoice['lines'] = [];
   for (const [line, flagged] of findingsByLine) {
     const action = actionByLine.get(line) ?? 'continue';
-    lines.push({ line, action });
+    const attested = attestedByLine.get(line);
+    lines.push(attested === undefined ? { line, action } : { line, action, attested });
     for (const finding of flagged) {
       // An action that this finding offers (other than continuing) resolves it.
       if (action !== 'continue' && finding.actions.includes(action)) continue;
@@ -91,6 +100,42 @@ export function resolveChoice(findings: Finding[], choice: DoctorChoice): Resolv
   return { outcome: 'proceed', lines, reasons: usedReasons };
 }
 
+/** The texts to confirm of each alternative a finding may be attested by (`details.unmet`, else `details.confirm`). */
+function attestableAlternatives(finding: Finding): string[][] {
+  const unmet = finding.details.unmet;
+  if (Array.isArray(unmet)) {
+    const alternatives = unmet
+      .filter((entry): entry is { status: string; confirm: string[] } => typeof entry === 'object' && entry !== null && (entry as { status?: unknown }).status === 'attest')
+      .map((entry) => entry.confirm);
+    if (alternatives.length > 0) return alternatives;
+  }
+  const confirm = finding.details.confirm;
+  return Array.isArray(confirm) ? [confirm.filter((text): text is string => typeof text === 'string')] : [];
+}
+
+/**
+ * What an `attest` declares: the texts given, which must be ones the findings ask to confirm
+ * and cover one whole alternative of each finding that offers `attest`; without texts, every
+ * text of those findings (what the popup's one key declares).
+ */
+function attestedTexts(flagged: readonly Finding[], given: readonly string[] | undefined, line: string, index: number): string[] {
+  const offering = flagged.filter((finding) => finding.actions.includes('attest'));
+  const alternatives = offering.map(attestableAlternatives);
+  if (given === undefined) return [...new Set(alternatives.flat(2))];
+  const known = new Set(alternatives.flat(2));
+  const unknown = given.filter((text) => !known.has(text));
+  if (unknown.length > 0) {
+    throw new ChoiceError('unknown_attested', `第 ${line} 行没有需要确认的“${unknown.join('、')}”`, `lines.${index}.attested`);
+  }
+  const declared = new Set(given);
+  offering.forEach((finding, position) => {
+    if (!alternatives[position]!.some((texts) => texts.every((text) => declared.has(text)))) {
+      throw new ChoiceError('attest_incomplete', `“${finding.title}”还有条件未确认`, `lines.${index}.attested`);
+    }
+  });
+  return [...declared];
+}
+
 export function actionLabel(action: Action): string {
   switch (action) {
     case 'continue':
@@ -101,5 +146,7 @@ export function actionLabel(action: Action): string {
       return '删除';
     case 'revise':
       return '返回修改';
+    case 'attest':
+      return '符合限定条件';
   }
 }

@@ -7,6 +7,7 @@ const actionHint: Record<LineAction, string> = {
   selfpay: '按自费结算, 不占医保',
   remove: '从处方中删去',
   continue: '按医保继续, 须填理由',
+  attest: '确认患者符合限定支付条件(限制使用标志), 按医保支付',
 };
 
 /**

@@ -21,6 +21,16 @@ export function FindingView({ checkId, finding }: { checkId: string; finding: Fi
         <span className="finding-rule">{finding.ruleId}</span>
       </div>
       {finding.message ? <p className="finding-message">{finding.message}</p> : null}
+      {details.confirm.length > 0 ? (
+        <div className="confirm" data-testid={`confirm-${finding.findingId}`}>
+          <span className="confirm-label">需医生确认 (符合则选 4 符合限定条件):</span>
+          <ul>
+            {details.confirm.map((text) => (
+              <li key={text}>{text}</li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
       {details.earlier.length > 0 ? (
         <table className="earlier" data-testid={`earlier-${finding.findingId}`}>
           <caption>已有处方</caption>

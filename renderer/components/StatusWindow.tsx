@@ -10,6 +10,7 @@ const kindNames: Record<string, string> = {
   repeat: '重复开药',
   days: '用药天数',
   herbal: '中药味数',
+  limit: '数量频次',
 };
 
 /** The status window: rule library, sync, HIS connections, recent checks (no patient data). */

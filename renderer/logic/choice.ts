@@ -23,8 +23,8 @@ export interface Draft {
 
 export const emptyDraft: Draft = { actions: {}, reasons: {} };
 
-/** The order the actions are shown in, which is also their number key (1, 2, 3). */
-export const lineActionOrder: readonly LineAction[] = ['selfpay', 'remove', 'continue'];
+/** The order the actions are shown in, which is also their number key (1, 2, 3, 4). */
+export const lineActionOrder: readonly LineAction[] = ['selfpay', 'remove', 'continue', 'attest'];
 
 /** An order line with at least one finding, as the popup lists it. */
 export interface FlaggedItem {

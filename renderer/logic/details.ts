@@ -27,6 +27,8 @@ export interface DetailFact {
 export interface FindingDetails {
   earlier: EarlierPrescription[];
   facts: DetailFact[];
+  /** Conditions the doctor may attest (符合限定条件), one text each. */
+  confirm: string[];
 }
 
 /** Keys under which the engine puts the earlier prescription(s). */
@@ -62,6 +64,23 @@ const asFailures: Formatter = (value) => {
   return sentences.filter(Boolean).join('；') || undefined;
 };
 
+const periodNames: Readonly<Record<string, string>> = { day: '每日', visit: '每次就诊', admission: '每次住院', year: '每年', lifetime: '累计' };
+
+/** `anyOf` alternatives: "① 不符合: …；② 需确认: …", so the doctor sees why none was met. */
+const asAlternatives: Formatter = (value) => {
+  if (!Array.isArray(value) || value.length < 2) return undefined;
+  const marks = '①②③④⑤⑥⑦⑧⑨⑩';
+  return value
+    .map((entry, index) => {
+      const alternative = (entry ?? {}) as { status?: unknown; failed?: unknown; confirm?: unknown };
+      const failed = Array.isArray(alternative.failed) ? alternative.failed.map(text).filter(Boolean).join('，') : '';
+      const confirm = Array.isArray(alternative.confirm) ? alternative.confirm.map(text).filter(Boolean).join('，') : '';
+      const said = alternative.status === 'failed' ? `不符合: ${failed}` : `需确认: ${confirm}`;
+      return `${marks[index] ?? `${index + 1}.`} ${said}`;
+    })
+    .join('；');
+};
+
 /** Known keys in the order they read best, with their Chinese labels. */
 const factFormats: Array<[key: string, label: string, format: Formatter]> = [
   ['failed', '不符合', asFailures],
@@ -83,6 +102,12 @@ const factFormats: Array<[key: string, label: string, format: Formatter]> = [
   ['therapeuticClass', '同类药 (ATC)', asText],
   ['otherEarlier', '另有更早处方', (value) => (typeof value === 'number' && value > 0 ? `${value} 张` : undefined)],
   ['sameOrder', '重复位置', (value) => (value === true ? '同一张处方内' : undefined)],
+  ['unmet', '各种情况', asAlternatives],
+  ['per', '计算周期', (value) => (typeof value === 'string' ? (periodNames[value] ?? value) : undefined)],
+  ['max', '上限', asNumber],
+  ['used', '此前已用', asNumber],
+  ['current', '本次', asNumber],
+  ['total', '合计', asNumber],
 ];
 
 const factFormatByKey = new Map(factFormats.map(([key, label, format], index) => [key, { label, format, index }]));
@@ -111,6 +136,10 @@ const hiddenKeys = new Set([
   'lookbackDays',
   'baseMaxItems',
   'exceptApplied',
+  'confirm',
+  'items',
+  'measure',
+  'notAlone',
 ]);
 
 /** Reads the popup-worthy parts of a finding's details. */
@@ -147,6 +176,19 @@ export function describeDetails(finding: Pick<Finding, 'kind' | 'details'> & { m
     }
   }
   usedKeys.add('cumulative');
+  // Rules v2 course windows: from the first use of the course, or within this stay.
+  const course = details.course;
+  if (course && typeof course === 'object') {
+    const window = course as { window?: unknown; earlier?: unknown; total?: unknown; firstDate?: unknown; courseDay?: unknown };
+    collectEarlier(window.earlier);
+    if (window.window === 'fromFirstUse' && typeof window.firstDate === 'string' && typeof window.courseDay === 'number') {
+      facts.push({ key: 'course', label: '疗程', value: `${window.firstDate} 首次使用，本次为第 ${window.courseDay} 天` });
+    } else if (window.window === 'admission' && typeof window.total === 'number') {
+      facts.push({ key: 'course', label: '本次住院累计天数', value: `${formatQuantity(window.total)} 天` });
+    }
+  }
+  usedKeys.add('course');
+  const confirm = Array.isArray(details.confirm) ? details.confirm.filter((entry): entry is string => typeof entry === 'string') : [];
   // Some engines flatten the one earlier prescription into the details themselves.
   if (earlier.length === 0 && finding.kind === 'repeat' && typeof details.date === 'string') {
     const flat = readEarlier(details);
@@ -172,7 +214,7 @@ export function describeDetails(finding: Pick<Finding, 'kind' | 'details'> & { m
   }
   const order = (fact: DetailFact) => factFormatByKey.get(fact.key)?.index ?? -1;
   facts.sort((a, b) => order(a) - order(b));
-  return { earlier, facts: [...facts, ...unknown] };
+  return { earlier, facts: [...facts, ...unknown], confirm };
 }
 
 function readEarlier(value: unknown): EarlierPrescription | undefined {

@@ -2,7 +2,7 @@
  * The popup's keyboard map, as a pure function of the key and of what kind of element has the
  * focus, so it can be tested without a browser:
  *
- * - 1 / 2 / 3 pick 转自费 / 删除 / 继续 on the focused item (fixed keys, so fingers learn them);
+ * - 1 / 2 / 3 / 4 pick 转自费 / 删除 / 继续 / 符合限定条件 on the focused item (fixed keys, so fingers learn them);
  * - Enter confirms (on a reason choice it selects that reason); Esc goes back to editing (返回修改);
  * - Space on an item shows or hides the policy basis; ↑ / ↓ move between items;
  * - PageUp / PageDown move between queued checks;
@@ -46,8 +46,8 @@ export interface KeyPress {
   isComposing?: boolean;
 }
 
-/** Number key for each line action: 1 转自费, 2 删除, 3 继续. */
-export const keyForAction: Record<LineAction, string> = { selfpay: '1', remove: '2', continue: '3' };
+/** Number key for each line action: 1 转自费, 2 删除, 3 继续, 4 符合限定条件. */
+export const keyForAction: Record<LineAction, string> = { selfpay: '1', remove: '2', continue: '3', attest: '4' };
 
 const actionForKey = new Map<string, LineAction>(
   (Object.entries(keyForAction) as Array<[LineAction, string]>).map(([action, key]) => [key, action]),
@@ -99,8 +99,8 @@ export interface HintContext {
   queued: boolean;
 }
 
-const hintOrder: LineAction[] = ['selfpay', 'remove', 'continue'];
-const hintLabel: Record<LineAction, string> = { selfpay: '转自费', remove: '删除', continue: '继续' };
+const hintOrder: LineAction[] = ['selfpay', 'remove', 'continue', 'attest'];
+const hintLabel: Record<LineAction, string> = { selfpay: '转自费', remove: '删除', continue: '继续', attest: '符合限定条件' };
 
 /**
  * The footer's key hints for the popup on screen: only keys that do something here, each with

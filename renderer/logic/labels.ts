@@ -17,6 +17,7 @@ export const actionLabel: Record<Action, string> = {
   remove: '删除',
   continue: '继续',
   revise: '返回修改',
+  attest: '符合限定条件',
 };
 
 export const resultLabel: Record<Result, string> = {
@@ -39,6 +40,7 @@ export const kindLabel: Record<Finding['kind'], string> = {
   repeat: '重复开药',
   days: '用药天数',
   herbal: '中药饮片味数',
+  limit: '数量与频次',
 };
 
 export const visitTypeLabel: Record<string, string> = {

@@ -65,6 +65,18 @@ export function parseCell(type: CellType, cell: SheetCell): CellResult {
       return parseList(text, (item) => parseSpelling(item, VALUE_SPELLINGS.hospitalLevel, Number));
     case 'kind':
       return parseKind(text);
+    case 'text[]':
+      return parseTextList(text);
+    case 'lab[]':
+      return parseLabList(text);
+    case 'title':
+      return parseSpelling(text, VALUE_SPELLINGS.title, (key) => key);
+    case 'pregnancy[]':
+      return parseList(text, (item) => parseSpelling(item, VALUE_SPELLINGS.pregnancy, (key) => key));
+    case 'window':
+      return parseSpelling(text, VALUE_SPELLINGS.window, (key) => key);
+    case 'period':
+      return parseSpelling(text, VALUE_SPELLINGS.period, (key) => key);
   }
 }
 
@@ -79,6 +91,53 @@ function parseList(text: string, parseItem: (item: string) => CellResult): CellR
     if (trimmed === '') continue;
     const parsed = parseItem(trimmed);
     // Item messages already quote the item, so the person sees which value is wrong.
+    if (!parsed.ok) return parsed;
+    values.push(parsed.value);
+  }
+  return values.length > 0 ? ok(values) : fail('列表中没有任何值');
+}
+
+/** Condition texts keep their 、 and commas (they are sentences): only `;` and line breaks separate. */
+function parseTextList(text: string): CellResult {
+  const values = text
+    .split(/[;；\r\n]+/)
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  return values.length > 0 ? ok(values) : fail('列表中没有任何值');
+}
+
+/**
+ * One lab condition as an office clerk writes it: `白蛋白(ALB)<30g/L,30天` — the name, the
+ * lab codes in brackets (several separated by `/`), a comparison (`<`, `<=`, `>`, `>=`, `≤`,
+ * `≥`), the value with an optional unit, and optionally how recent the result must be.
+ */
+const LAB_CELL = /^([^()<>=≤≥]+?)\(([^()]+)\)\s*(<=|>=|<|>|≤|≥)\s*([+-]?\d+(?:\.\d+)?)\s*([^,]*?)\s*(?:,\s*(\d+)\s*天)?$/;
+
+export function parseLab(text: string): CellResult {
+  const folded = text.normalize('NFKC').trim();
+  const match = LAB_CELL.exec(folded);
+  if (!match) {
+    return fail(`检验条件「${text}」无法识别, 请写成 名称(编码)比较符数值单位,天数 如 白蛋白(ALB)<30g/L,30天`);
+  }
+  const [, name, codeText, op, value, unit, withinDays] = match;
+  const codes = codeText!.split('/').map((code) => code.trim()).filter((code) => code !== '');
+  if (codes.length === 0) return fail(`检验条件「${text}」括号中没有检验编码`);
+  const operator = op === '≤' ? '<=' : op === '≥' ? '>=' : op!;
+  return ok({
+    codes,
+    name: name!.trim(),
+    op: operator,
+    value: Number(value),
+    ...(unit ? { unit } : {}),
+    ...(withinDays !== undefined ? { withinDays: Number(withinDays) } : {}),
+  });
+}
+
+function parseLabList(text: string): CellResult {
+  const values: unknown[] = [];
+  for (const item of text.split(/[;；\r\n]+/)) {
+    if (item.trim() === '') continue;
+    const parsed = parseLab(item);
     if (!parsed.ok) return parsed;
     values.push(parsed.value);
   }

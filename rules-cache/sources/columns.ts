@@ -26,7 +26,13 @@ export type CellType =
   | 'visitType[]'
   | 'hospitalLevel'
   | 'hospitalLevel[]'
-  | 'kind';
+  | 'kind'
+  | 'text[]'
+  | 'lab[]'
+  | 'title'
+  | 'pregnancy[]'
+  | 'window'
+  | 'period';
 
 /** One column a rule sheet may have. */
 export interface ColumnDefinition {
@@ -49,6 +55,7 @@ export const KIND_NAMES: Readonly<Record<RuleKind, readonly string[]>> = {
   repeat: ['重复开药', '重复用药', 'repeat'],
   days: ['用药天数', '处方天数', '处方用量', '限疗程', 'days'],
   herbal: ['中药饮片', '饮片味数', '草药', 'herbal'],
+  limit: ['数量频次', '限数量', '限频次', '用量限制', 'limit'],
 };
 
 /** Spellings of enumerated values; matching ignores case, spaces and full-width forms. */
@@ -63,6 +70,30 @@ export const VALUE_SPELLINGS = {
   },
   hospitalLevel: { 1: ['一级', '1'], 2: ['二级', '2'], 3: ['三级', '3'] },
   boolean: { true: ['是', 'true', 'yes', 'y', '1'], false: ['否', 'false', 'no', 'n', '0'] },
+  title: {
+    assistant: ['医士', '士级', 'assistant'],
+    physician: ['医师', '住院医师', '师级', 'physician'],
+    attending: ['主治医师', '主治', '中级', 'attending'],
+    associateChief: ['副主任医师', '副主任', '副高', 'associateChief'],
+    chief: ['主任医师', '主任', '正高', 'chief'],
+  },
+  pregnancy: {
+    pregnant: ['孕妇', '妊娠', '孕期', 'pregnant'],
+    lactating: ['哺乳期', '哺乳', 'lactating'],
+    none: ['非孕非哺乳', '无', 'none'],
+  },
+  window: {
+    rolling: ['滚动', '回溯', '近期累计', 'rolling'],
+    fromFirstUse: ['首次使用', '自首次使用', '首次用药起', 'fromFirstUse'],
+    admission: ['单次住院', '每次住院', 'admission'],
+  },
+  period: {
+    day: ['每日', '每天', '日', 'day'],
+    visit: ['每次就诊', '就诊', 'visit'],
+    admission: ['每次住院', '住院', 'admission'],
+    year: ['每年', '年度', '年', 'year'],
+    lifetime: ['累计', '终身', 'lifetime'],
+  },
 } as const;
 
 const every = 'all' as const;
@@ -74,8 +105,9 @@ export const COLUMNS: readonly ColumnDefinition[] = [
   { field: 'level', kinds: every, type: 'level', headers: ['级别', '规则级别', '控制级别'] },
   { field: 'title', kinds: every, type: 'text', headers: ['规则名称', '名称', '标题'] },
 
-  { field: 'drugs', kinds: ['indication', 'repeat', 'days'], type: 'code[]', headers: ['药品编码', '药品编码前缀', '医保药品编码'] },
-  { field: 'hospCodes', kinds: ['indication'], type: 'code[]', headers: ['医院编码', '院内编码', '医院项目编码'] },
+  { field: 'drugs', kinds: ['indication', 'repeat', 'days', 'limit'], type: 'code[]', headers: ['药品编码', '药品编码前缀', '医保药品编码'] },
+  { field: 'codes', kinds: ['indication', 'repeat', 'days', 'limit'], type: 'code[]', headers: ['项目编码', '医保项目编码', '项目编码前缀'] },
+  { field: 'hospCodes', kinds: ['indication', 'limit'], type: 'code[]', headers: ['医院编码', '院内编码', '医院项目编码'] },
   { field: 'require.diagnoses', kinds: ['indication'], type: 'code[]', headers: ['限定诊断', '限诊断'] },
   { field: 'require.gender', kinds: ['indication'], type: 'gender', headers: ['限定性别', '限性别'] },
   { field: 'require.ageMin', kinds: ['indication'], type: 'integer', headers: ['最小年龄', '最低年龄', '年龄下限'] },
@@ -83,6 +115,24 @@ export const COLUMNS: readonly ColumnDefinition[] = [
   { field: 'require.visitTypes', kinds: ['indication'], type: 'visitType[]', headers: ['限就诊类型'] },
   { field: 'require.insurance', kinds: ['indication'], type: 'code[]', headers: ['限险种'] },
   { field: 'require.hospitalLevelMin', kinds: ['indication'], type: 'hospitalLevel', headers: ['最低医院等级', '限医院等级'] },
+  { field: 'require.ageDaysMin', kinds: ['indication'], type: 'integer', headers: ['最小日龄'] },
+  { field: 'require.ageDaysMax', kinds: ['indication'], type: 'integer', headers: ['最大日龄'] },
+  { field: 'require.pregnancy', kinds: ['indication'], type: 'pregnancy[]', headers: ['限孕产状态', '限妊娠哺乳'] },
+  { field: 'require.excludeDiagnoses', kinds: ['indication'], type: 'code[]', headers: ['排除诊断', '禁用诊断'] },
+  { field: 'require.confirm', kinds: ['indication'], type: 'text[]', headers: ['需医生确认', '确认条件'] },
+  { field: 'require.priorDrugs.drugs', kinds: ['indication'], type: 'code[]', headers: ['既往用药', '前期用药编码'] },
+  { field: 'require.priorDrugs.name', kinds: ['indication'], type: 'text', headers: ['既往用药名称'] },
+  { field: 'require.priorDrugs.withinDays', kinds: ['indication'], type: 'integer', headers: ['既往用药回溯天数'] },
+  { field: 'require.priorDrugs.minDays', kinds: ['indication'], type: 'integer', headers: ['既往用药最少天数'] },
+  { field: 'require.procedures.codes', kinds: ['indication'], type: 'code[]', headers: ['限手术操作', '手术操作编码'] },
+  { field: 'require.procedures.name', kinds: ['indication'], type: 'text', headers: ['手术操作名称'] },
+  { field: 'require.procedures.withinDays', kinds: ['indication'], type: 'integer', headers: ['手术回溯天数'] },
+  { field: 'require.labs', kinds: ['indication'], type: 'lab[]', headers: ['检验指标', '限检验结果'] },
+  { field: 'require.prescriber.depts', kinds: ['indication'], type: 'code[]', headers: ['限处方科室'] },
+  { field: 'require.prescriber.deptNames', kinds: ['indication'], type: 'text', headers: ['处方科室名称'] },
+  { field: 'require.prescriber.titleMin', kinds: ['indication'], type: 'title', headers: ['最低职称', '限医师职称'] },
+  { field: 'require.coPrescribed.drugs', kinds: ['indication'], type: 'code[]', headers: ['须联用药品'] },
+  { field: 'require.coPrescribed.name', kinds: ['indication'], type: 'text', headers: ['须联用药品名称'] },
 
   { field: 'disease.code', kinds: ['chronic'], type: 'code', headers: ['慢病编码', '病种编码'] },
   { field: 'disease.name', kinds: ['chronic'], type: 'text', headers: ['慢病名称', '病种名称'] },
@@ -100,11 +150,19 @@ export const COLUMNS: readonly ColumnDefinition[] = [
 
   { field: 'maxDays', kinds: ['days'], type: 'integer', headers: ['最大天数'] },
   { field: 'cumulative', kinds: ['days'], type: 'boolean', headers: ['累计'] },
-  { field: 'lookbackDays', kinds: ['repeat', 'days'], type: 'integer', headers: ['回溯天数'] },
+  { field: 'window', kinds: ['days'], type: 'window', headers: ['疗程计算', '疗程计算方式'] },
+  { field: 'gapDays', kinds: ['days'], type: 'integer', headers: ['间隔天数', '疗程间隔天数'] },
+  { field: 'lookbackDays', kinds: ['repeat', 'days', 'limit'], type: 'integer', headers: ['回溯天数'] },
+
+  { field: 'maxQty', kinds: ['limit'], type: 'number', headers: ['最多数量', '数量上限'] },
+  { field: 'maxCount', kinds: ['limit'], type: 'integer', headers: ['最多次数', '次数上限'] },
+  { field: 'per', kinds: ['limit'], type: 'period', headers: ['计算周期', '统计周期'] },
 
   { field: 'maxItems', kinds: ['herbal'], type: 'integer', headers: ['最多味数'] },
   { field: 'except.diagnoses', kinds: ['herbal'], type: 'code[]', headers: ['特殊病种诊断'] },
   { field: 'except.maxItems', kinds: ['herbal'], type: 'integer', headers: ['特殊病种味数'] },
+  { field: 'notAlone', kinds: ['herbal'], type: 'code[]', headers: ['不单独支付饮片', '单味不予支付'] },
+  { field: 'countGranules', kinds: ['herbal'], type: 'boolean', headers: ['含配方颗粒', '计入配方颗粒'] },
 
   { field: 'scope.visitTypes', kinds: every, type: 'visitType[]', headers: ['适用就诊类型'] },
   { field: 'scope.medTypes', kinds: every, type: 'code[]', headers: ['适用医疗类别'] },
@@ -139,6 +197,11 @@ export const GROUP_LABELS: Readonly<Record<string, string>> = {
   except: '特殊病种',
   scope: '适用范围',
   effective: '有效期',
+  'require.priorDrugs': '既往用药',
+  'require.procedures': '手术操作',
+  'require.prescriber': '处方医师',
+  'require.coPrescribed': '联合用药',
+  'require.anyOf': '或条件(同一规则编号的多行)',
 };
 
 /**

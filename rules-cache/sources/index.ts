@@ -7,6 +7,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
 import { describeIssue, normalizeCode, Rule, type RuleKind } from '../model';
 import { isoDate } from './cells';
@@ -327,7 +328,86 @@ interface MissingColumnIssue {
   rows: number[];
 }
 
+/**
+ * Joins the rows of one indication rule id in one sheet into one rule (rules.md v2: an
+ * `anyOf` is several rows of the same id). Conditions the same on every row apply to all;
+ * the rest of each row is one alternative. Every other column must agree (or be left blank
+ * on the later rows), since a rule has one title, level and set of drugs.
+ */
+function joinAlternativeRows(collected: Collected): void {
+  const groups = new Map<string, RuleCandidate[]>();
+  for (const candidate of collected.candidates) {
+    if (candidate.id === undefined || candidate.origin.row === undefined || candidate.raw.kind !== 'indication') continue;
+    const key = [candidate.origin.file, candidate.origin.sheet ?? '', candidate.id].join('\u0001');
+    const group = groups.get(key);
+    if (group) group.push(candidate);
+    else groups.set(key, [candidate]);
+  }
+  const replaced = new Map<RuleCandidate, RuleCandidate | null>();
+  for (const rows of groups.values()) {
+    if (rows.length < 2) continue;
+    const joined = joinRows(rows, collected);
+    rows.forEach((row, index) => replaced.set(row, index === 0 ? joined : null));
+  }
+  if (replaced.size === 0) return;
+  collected.candidates = collected.candidates.flatMap((candidate) => {
+    const replacement = replaced.get(candidate);
+    if (replacement === undefined) return [candidate];
+    return replacement === null ? [] : [replacement];
+  });
+}
+
+function joinRows(rows: readonly RuleCandidate[], collected: Collected): RuleCandidate {
+  const first = rows[0]!;
+  const id = first.id!;
+  const raw: Record<string, unknown> = {};
+  const failedFields = new Set<string>();
+  for (const row of rows) for (const field of row.failedFields) failedFields.add(field);
+
+  const keys = new Set(rows.flatMap((row) => Object.keys(row.raw)));
+  for (const key of keys) {
+    if (key === 'require') continue;
+    let value: unknown;
+    for (const row of rows) {
+      const own = row.raw[key];
+      if (own === undefined) continue;
+      if (value === undefined) value = own;
+      else if (!isDeepStrictEqual(own, value)) {
+        failedFields.add(key);
+        const column = [...row.origin.columns.entries()].find(([field]) => field === key || field.startsWith(`${key}.`))?.[1];
+        collected.errors.push({
+          ...locate(row.origin, undefined, id),
+          ...(column !== undefined ? { column } : {}),
+          message: `与同一规则编号的第 ${first.origin.row ?? 0} 行不一致: 多行写同一条规则时, 除限定条件外各列须相同或留空`,
+        });
+      }
+    }
+    if (value !== undefined) raw[key] = value;
+  }
+
+  const requirements = rows.map((row) => (row.raw.require as Record<string, unknown> | undefined) ?? {});
+  const common: Record<string, unknown> = {};
+  for (const key of new Set(requirements.flatMap((requirement) => Object.keys(requirement)))) {
+    const value = requirements[0]![key];
+    if (value !== undefined && requirements.every((requirement) => isDeepStrictEqual(requirement[key], value))) common[key] = value;
+  }
+  const anyOf = requirements.map((requirement, index) => {
+    const alternative = Object.fromEntries(Object.entries(requirement).filter(([key]) => !(key in common)));
+    if (Object.keys(alternative).length === 0) {
+      failedFields.add('require');
+      collected.errors.push({
+        ...locate(rows[index]!.origin, undefined, id),
+        message: '这一行的限定条件与同一规则编号其他行共同的条件相同, 作为“或”的一种情况等于不设限制; 请删去这一行或补上它特有的条件',
+      });
+    }
+    return alternative;
+  });
+  raw.require = { ...common, anyOf };
+  return { raw, origin: first.origin, id, failedFields, rowOrigins: rows.map((row) => row.origin) };
+}
+
 function validateCandidates(collected: Collected, options: LoadRuleSourcesOptions): Rule[] {
+  joinAlternativeRows(collected);
   const rules: Rule[] = [];
   const firstById = new Map<string, RuleOrigin>();
   // The same "column missing" complaint on every row of a sheet is one problem, not fifty.
@@ -376,7 +456,14 @@ function reportIssue(
   collected: Collected,
   missingColumns: Map<string, MissingColumnIssue>,
 ): void {
-  const { origin, id } = candidate;
+  const { id } = candidate;
+  let origin = candidate.origin;
+  // An alternative's problem is on the row it came from, in that row's column.
+  const path = issue.path;
+  if (candidate.rowOrigins && path[0] === 'require' && path[1] === 'anyOf' && typeof path[2] === 'number') {
+    origin = candidate.rowOrigins[path[2]] ?? origin;
+    issue = { ...issue, path: ['require', ...path.slice(3)] } as z.core.$ZodIssue;
+  }
   const { field, item, isColumn } = issueField(issue.path);
   // A cell that failed to parse is already reported; complaints that follow from its absence
   // (the field itself, or its group now lacking a condition) would only repeat it.

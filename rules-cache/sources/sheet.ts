@@ -51,6 +51,11 @@ export interface RuleCandidate {
   id?: string;
   /** Fields whose cell already produced an error; schema complaints about them would repeat it. */
   failedFields: Set<string>;
+  /**
+   * For a rule joined from several rows of one id (an `anyOf`), where each alternative came
+   * from: `require.anyOf.2.…` is reported on the third row.
+   */
+  rowOrigins?: RuleOrigin[];
 }
 
 interface SheetColumn {

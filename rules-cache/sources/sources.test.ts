@@ -677,7 +677,10 @@ describe('round trips and the column table', () => {
     };
     for (const option of Rule.options) {
       const kind = option.shape.kind.value;
-      const fields = leafFields(option, '').sort();
+      // `require.anyOf` has no column of its own: it is written as several rows of one rule id.
+      const fields = leafFields(option, '')
+        .filter((field) => field !== 'require.anyOf')
+        .sort();
       const columns = COLUMNS.filter((column) => columnAppliesTo(column, kind))
         .map((column) => column.field)
         .sort();
@@ -726,7 +729,8 @@ describe('round trips and the column table', () => {
         csvFiles += 1;
       }
     }
-    assert.equal(csvFiles, RULE_KINDS.length);
+    // One example per kind at least; the indication kind has a second one for the rules v2 columns.
+    assert.ok(csvFiles >= RULE_KINDS.length);
     const result = await loadRuleSources([dir], { today: '2025-01-01' });
     assert.deepEqual(result.errors.map(formatSourceProblem), []);
     assert.deepEqual(result.warnings.map(formatSourceProblem), []);

@@ -71,7 +71,43 @@ function formatValue(type: CellType, value: unknown, field: string): string | nu
       return list().map((item) => spell(VALUE_SPELLINGS.visitType, item, field)).join(';');
     case 'hospitalLevel[]':
       return list().map((item) => spell(VALUE_SPELLINGS.hospitalLevel, item, field)).join(';');
+    case 'text[]':
+      return typeof value === 'string' ? value : list().map(String).join(';');
+    case 'lab[]':
+      return list().map((lab) => formatLab(lab as LabCell)).join(';');
+    case 'title':
+      return spell(VALUE_SPELLINGS.title, value, field);
+    case 'pregnancy[]':
+      return list().map((item) => spell(VALUE_SPELLINGS.pregnancy, item, field)).join(';');
+    case 'window':
+      return spell(VALUE_SPELLINGS.window, value, field);
+    case 'period':
+      return spell(VALUE_SPELLINGS.period, value, field);
   }
+}
+
+interface LabCell {
+  codes: string[];
+  name: string;
+  op: string;
+  value: number;
+  unit?: string;
+  withinDays?: number;
+}
+
+/** A lab condition in the cell syntax the reader takes: `白蛋白(ALB)<30g/L,30天`. */
+function formatLab(lab: LabCell): string {
+  return `${lab.name}(${lab.codes.join('/')})${lab.op}${lab.value}${lab.unit ?? ''}${lab.withinDays !== undefined ? `,${lab.withinDays}天` : ''}`;
+}
+
+/**
+ * The rows a rule takes: one, or one per `anyOf` alternative (the alternative's fields merged
+ * into `require`), which the reader joins back by the shared rule id.
+ */
+function ruleRows(rule: RuleInput): RuleInput[] {
+  if (rule.kind !== 'indication' || !rule.require.anyOf) return [rule];
+  const { anyOf, ...common } = rule.require;
+  return anyOf.map((alternative) => ({ ...rule, require: { ...common, ...alternative } }));
 }
 
 /**
@@ -81,7 +117,7 @@ function formatValue(type: CellType, value: unknown, field: string): string | nu
 export function rulesToSheets(rules: readonly RuleInput[]): RuleSheet[] {
   const sheets: RuleSheet[] = [];
   for (const kind of RULE_KINDS) {
-    const ofKind = rules.filter((rule) => rule.kind === kind);
+    const ofKind = rules.filter((rule) => rule.kind === kind).flatMap(ruleRows);
     if (ofKind.length === 0) continue;
     const columns = COLUMNS.filter(
       (column) =>

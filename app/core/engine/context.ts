@@ -8,6 +8,7 @@ import type {
   CompiledDaysRule,
   CompiledDrugRule,
   CompiledIndicationRule,
+  CompiledLimitRule,
   CompiledRepeatRule,
   CompiledRules,
 } from '../../../rules-cache/compile';
@@ -37,6 +38,7 @@ export interface ItemRules {
   readonly indication: readonly CompiledIndicationRule[];
   readonly repeat: readonly CompiledRepeatRule[];
   readonly days: readonly CompiledDaysRule[];
+  readonly limit: readonly CompiledLimitRule[];
 }
 
 /** An earlier prescription with its supply window worked out. */
@@ -73,6 +75,7 @@ const noRules: ItemRules = Object.freeze({
   indication: Object.freeze([]),
   repeat: Object.freeze([]),
   days: Object.freeze([]),
+  limit: Object.freeze([]),
 });
 
 /** The same-generic key of a code or hospital code (see {@link ItemView.identity}). */
@@ -105,6 +108,7 @@ export function rulesForCodes(rules: CompiledRules, code: string | undefined, ho
   const indication: CompiledIndicationRule[] = [];
   const repeat: CompiledRepeatRule[] = [];
   const days: CompiledDaysRule[] = [];
+  const limit: CompiledLimitRule[] = [];
   for (const compiled of ordered) {
     switch (compiled.kind) {
       case 'indication':
@@ -116,9 +120,12 @@ export function rulesForCodes(rules: CompiledRules, code: string | undefined, ho
       case 'days':
         days.push(compiled);
         break;
+      case 'limit':
+        limit.push(compiled);
+        break;
     }
   }
-  return { indication, repeat, days };
+  return { indication, repeat, days, limit };
 }
 
 

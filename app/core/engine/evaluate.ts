@@ -13,12 +13,13 @@ import type { DraftFinding } from './findings';
 import { checkHerbal } from './herbal';
 import type { PriorPrescription } from './history';
 import { checkIndications } from './indication';
+import { checkLimits } from './limit';
 import { checkRepeats } from './repeat';
 
 /** The verdict without `elapsedMs`, which the caller measures around the whole check. */
 export type EngineVerdict = Omit<Verdict, 'elapsedMs'>;
 
-const kindOrder: Readonly<Record<RuleKind, number>> = { indication: 0, chronic: 1, repeat: 2, days: 3, herbal: 4 };
+const kindOrder: Readonly<Record<RuleKind, number>> = { indication: 0, chronic: 1, repeat: 2, days: 3, herbal: 4, limit: 5 };
 
 /** Blocks first, then in the order of the lines, so the doctor reads the worst first. */
 function compareFindings(a: DraftFinding, b: DraftFinding): number {
@@ -70,6 +71,7 @@ export function evaluate(
       ...checkRepeats(context),
       ...checkDays(context),
       ...checkHerbal(context),
+      ...checkLimits(context),
     ];
   } catch (error) {
     // A bug must not turn into a silent pass, nor take the agent down with it.

@@ -31,18 +31,18 @@ export function renderMessage(template: string | undefined, fallback: string, va
 }
 
 /** Kinds where dropping the line fixes it; an oversized herbal prescription is fixed by revising it. */
-const removeFixes: ReadonlySet<RuleKind> = new Set<RuleKind>(['indication', 'chronic', 'repeat', 'days']);
+const removeFixes: ReadonlySet<RuleKind> = new Set<RuleKind>(['indication', 'chronic', 'repeat', 'days', 'limit']);
 
 /**
  * Whether 转自费 fixes a finding of this rule: only for the insurance-scope rules (indication,
- * chronic, and per-drug days limits, which are the 医保目录's 限疗程 payment limits), and only
+ * chronic, quantity caps, and per-drug days limits, which are the 医保目录's 限疗程 payment limits), and only
  * where the rule allows it. A repeat, a general days-supply limit or an oversized herbal
  * prescription is just as wrong when the patient pays, so paying privately fixes nothing.
  */
 export function selfPayFixes(rule: Rule): boolean {
   if (!rule.selfPay) return false;
-  if (rule.kind === 'indication' || rule.kind === 'chronic') return true;
-  return rule.kind === 'days' && rule.drugs !== undefined;
+  if (rule.kind === 'indication' || rule.kind === 'chronic' || rule.kind === 'limit') return true;
+  return rule.kind === 'days' && (rule.drugs !== undefined || rule.codes !== undefined);
 }
 
 /**

@@ -26,6 +26,8 @@ export interface PriorPrescription {
   deptName?: string;
   doctorCode?: string;
   doctorName?: string;
+  /** The visit the line belonged to, where known: per-visit and per-admission counts. */
+  visitId?: string;
   /** HIS entries without a channel are taken as insured: that is what a HIS sends by default. */
   channel: 'insured' | 'selfpay';
   /** Where the line came from, shown in the popup so the doctor knows whom to ask. */
@@ -46,9 +48,19 @@ function priorFromHistory(entry: HistoryEntry): PriorPrescription {
     deptName: entry.dept?.name,
     doctorCode: entry.doctor?.code,
     doctorName: entry.doctor?.name,
+    visitId: entry.visitId,
     channel: entry.channel ?? 'insured',
     source: 'history',
   };
+}
+
+/**
+ * The visit of a ledger row: the agent writes its rxId as `visitId/checkId#line`. The
+ * store contract's plain `checkId#line` carries none.
+ */
+function ledgerVisitId(rxId: string): string | undefined {
+  const slash = rxId.indexOf('/');
+  return slash > 0 ? rxId.slice(0, slash) : undefined;
 }
 
 function priorFromLedger(item: LedgerItem): PriorPrescription {
@@ -66,6 +78,7 @@ function priorFromLedger(item: LedgerItem): PriorPrescription {
     deptName: item.deptName,
     doctorCode: item.doctorCode,
     doctorName: item.doctorName,
+    visitId: ledgerVisitId(item.rxId),
     channel: item.channel,
     source: 'ledger',
   };
@@ -97,6 +110,7 @@ function completed(history: PriorPrescription, ledger: PriorPrescription): Prior
     deptName: history.deptName ?? ledger.deptName,
     doctorCode: history.doctorCode ?? ledger.doctorCode,
     doctorName: history.doctorName ?? ledger.doctorName,
+    visitId: history.visitId ?? ledger.visitId,
     channel: history.channel,
     source: history.source,
   };

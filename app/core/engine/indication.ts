@@ -1,130 +1,93 @@
 /**
- * `indication` rules (限定支付范围): a restricted drug is reimbursed only when every
- * requirement of its rule is met by this visit.
+ * `indication` rules (限定支付范围): a restricted item is reimbursed only when its rule's
+ * requirement holds. Each alternative (`require` alone, or `require` with one `anyOf` entry)
+ * is met, needs attestation (every coded condition met, only conditions to confirm left), or
+ * failed. Any alternative met: no finding. Otherwise a finding that either asks the doctor to
+ * confirm (action `attest`) or says what failed in each alternative.
  */
-import type { CompiledIndicationRule } from '../../../rules-cache/compile';
+import type { CompiledIndicationRule, CompiledRequirement } from '../../../rules-cache/compile';
+import { coPrescribedCondition } from './conditions/co-prescribed';
+import { diagnosesCondition, excludeDiagnosesCondition } from './conditions/diagnoses';
+import { labsCondition } from './conditions/labs';
+import type { Condition, ConditionResult, FailedRequirement } from './conditions/outcome';
+import { ageCondition, ageDaysCondition, genderCondition, pregnancyCondition } from './conditions/patient';
+import { prescriberCondition } from './conditions/prescriber';
+import { priorDrugsCondition } from './conditions/prior-drugs';
+import { proceduresCondition } from './conditions/procedures';
+import { hospitalLevelCondition, insuranceCondition, visitTypeCondition } from './conditions/visit';
 import { applies, type EvaluationContext, type ItemView } from './context';
-import {
-  describeItem,
-  draft,
-  genderName,
-  hospitalLevelNames,
-  insuranceName,
-  renderMessage,
-  visitTypeNames,
-  type DraftFinding,
-} from './findings';
+import { describeItem, draft, renderMessage, type DraftFinding } from './findings';
 
-/** One requirement the visit did not meet, as the popup and the audit trail show it. */
-export interface FailedRequirement {
-  requirement: 'diagnoses' | 'gender' | 'age' | 'visitType' | 'insurance' | 'hospitalLevel';
-  expected: unknown;
-  /** What the visit has; null when the check did not say. */
-  actual: unknown;
-  /** The failure in one plain sentence. */
-  text: string;
+export type { FailedRequirement } from './conditions/outcome';
+
+/**
+ * Every condition kind, in the order failures are listed (the v1 order first). `confirm` is
+ * last so that the texts to attest read coded conditions first, then the clinical one.
+ */
+const conditions: readonly Condition[] = [
+  diagnosesCondition,
+  genderCondition,
+  ageCondition,
+  visitTypeCondition,
+  insuranceCondition,
+  hospitalLevelCondition,
+  ageDaysCondition,
+  pregnancyCondition,
+  excludeDiagnosesCondition,
+  coPrescribedCondition,
+  priorDrugsCondition,
+  proceduresCondition,
+  labsCondition,
+  prescriberCondition,
+  (requirement, _view, _context, result) => {
+    result.confirm.push(...requirement.confirm);
+  },
+];
+
+function evaluateRequirement(requirement: CompiledRequirement, view: ItemView, context: EvaluationContext): ConditionResult {
+  const result: ConditionResult = { failed: [], confirm: [] };
+  for (const condition of conditions) condition(requirement, view, context, result);
+  return result;
 }
 
-function ageRange(min: number | undefined, max: number | undefined): string {
-  if (min !== undefined && max !== undefined) return `${min}–${max} 岁`;
-  if (max !== undefined) return `${max} 岁及以下`;
-  return `${min ?? 0} 岁及以上`;
+/** One alternative's outcome for one item. */
+export interface AlternativeOutcome {
+  readonly status: 'met' | 'attest' | 'failed';
+  readonly failed: readonly FailedRequirement[];
+  /** Texts still to attest (after what the HIS already attested for the line). */
+  readonly confirm: readonly string[];
 }
 
-/** Every requirement of the rule that this visit does not meet. */
-export function failedRequirements(compiled: CompiledIndicationRule, context: EvaluationContext): FailedRequirement[] {
-  const require = compiled.rule.require;
-  const { check } = context;
-  const failed: FailedRequirement[] = [];
+/** Whether the HIS's `attested` for a line covers a text: `true` covers all, a list names them exactly. */
+function attestedBy(attested: true | readonly string[] | undefined, text: string): boolean {
+  return attested === true || (attested !== undefined && attested.includes(text));
+}
 
-  if (compiled.diagnoses && require.diagnoses) {
-    if (compiled.diagnoses.firstMatch(context.diagnoses) < 0) {
-      const actual = check.diagnoses.map((diagnosis) => ({ code: diagnosis.code, name: diagnosis.name }));
-      const shown = check.diagnoses.map((diagnosis) => (diagnosis.name ? `${diagnosis.name}(${diagnosis.code})` : diagnosis.code)).join('、');
-      failed.push({
-        requirement: 'diagnoses',
-        expected: require.diagnoses,
-        actual,
-        text: shown
-          ? `本次诊断 ${shown} 不在限定诊断范围(${require.diagnoses.join('、')})内`
-          : `本次未录入诊断，限定诊断为 ${require.diagnoses.join('、')}`,
-      });
-    }
-  }
-
-  if (require.gender !== undefined) {
-    const gender = check.patient.gender;
-    if (gender !== require.gender) {
-      failed.push({
-        requirement: 'gender',
-        expected: require.gender,
-        actual: gender ?? null,
-        text: gender
-          ? `限${genderName(require.gender)}患者，本患者为${genderName(gender)}`
-          : `限${genderName(require.gender)}患者，未提供患者性别`,
-      });
-    }
-  }
-
-  if (require.ageMin !== undefined || require.ageMax !== undefined) {
-    const age = context.age;
-    const tooYoung = age !== undefined && require.ageMin !== undefined && age < require.ageMin;
-    const tooOld = age !== undefined && require.ageMax !== undefined && age > require.ageMax;
-    if (age === undefined || tooYoung || tooOld) {
-      const range = ageRange(require.ageMin, require.ageMax);
-      failed.push({
-        requirement: 'age',
-        expected: { min: require.ageMin, max: require.ageMax },
-        actual: age ?? null,
-        text: age === undefined ? `限 ${range}，未提供出生日期，无法核对年龄` : `限 ${range}，患者 ${age} 岁`,
-      });
-    }
-  }
-
-  if (require.visitTypes && !require.visitTypes.includes(check.visit.type)) {
-    failed.push({
-      requirement: 'visitType',
-      expected: require.visitTypes,
-      actual: check.visit.type,
-      text: `限${require.visitTypes.map((type) => visitTypeNames[type] ?? type).join('或')}使用，本次为${visitTypeNames[check.visit.type] ?? check.visit.type}`,
-    });
-  }
-
-  if (require.insurance) {
-    const insurance = check.patient.insurance;
-    if (insurance === undefined || !require.insurance.includes(insurance)) {
-      const expected = require.insurance.map(insuranceName).join('或');
-      failed.push({
-        requirement: 'insurance',
-        expected: require.insurance,
-        actual: insurance ?? null,
-        text: insurance === undefined ? `限险种 ${expected}，未提供患者险种` : `限险种 ${expected}，本患者险种为 ${insuranceName(insurance)}`,
-      });
-    }
-  }
-
-  if (require.hospitalLevelMin !== undefined) {
-    const level = check.visit.hospitalLevel;
-    if (level === undefined || level < require.hospitalLevelMin) {
-      const expected = `${hospitalLevelNames[require.hospitalLevelMin] ?? require.hospitalLevelMin}及以上医疗机构`;
-      failed.push({
-        requirement: 'hospitalLevel',
-        expected: require.hospitalLevelMin,
-        actual: level ?? null,
-        text: level === undefined ? `限${expected}，未提供本院等级` : `限${expected}，本院为${hospitalLevelNames[level] ?? level}医疗机构`,
-      });
-    }
-  }
-
-  return failed;
+/** The outcome of every alternative of a rule for one item. */
+export function alternativeOutcomes(compiled: CompiledIndicationRule, view: ItemView, context: EvaluationContext): AlternativeOutcome[] {
+  const base = evaluateRequirement(compiled.requirement, view, context);
+  const combined =
+    compiled.alternatives.length === 0
+      ? [base]
+      : compiled.alternatives.map((alternative) => {
+          const own = evaluateRequirement(alternative, view, context);
+          return { failed: [...base.failed, ...own.failed], confirm: [...base.confirm, ...own.confirm] };
+        });
+  const attested = view.item.attested;
+  return combined.map(({ failed, confirm }) => {
+    // Most rules ask nothing to confirm: no set or filter for them on the hot path.
+    const open = confirm.length === 0 ? confirm : [...new Set(confirm)].filter((text) => !attestedBy(attested, text));
+    const status = failed.length > 0 ? 'failed' : open.length > 0 ? 'attest' : 'met';
+    return { status, failed, confirm: open };
+  });
 }
 
 /**
- * One finding for each insured item of a restricted drug whose requirements are not all met.
+ * One finding for each insured item of a restricted item whose requirement does not hold.
  * Self-pay items are exempt: the restriction is on what insurance pays for.
  *
  * Message placeholders: `{drug}`, `{line}`, `{code}`, `{failed}` (the failed requirements in
- * words), `{diagnoses}` (the visit's diagnoses), `{age}`.
+ * words), `{confirm}` (the conditions to attest), `{diagnoses}` (the visit's diagnoses), `{age}`.
  */
 export function checkIndications(context: EvaluationContext): DraftFinding[] {
   const findings: DraftFinding[] = [];
@@ -132,9 +95,9 @@ export function checkIndications(context: EvaluationContext): DraftFinding[] {
     if (!view.insured) continue;
     for (const compiled of view.rules.indication) {
       if (!applies(compiled, context)) continue;
-      const failed = failedRequirements(compiled, context);
-      if (failed.length === 0) continue;
-      findings.push(indicationFinding(compiled, view, failed, context));
+      const outcomes = alternativeOutcomes(compiled, view, context);
+      if (outcomes.some((outcome) => outcome.status === 'met')) continue;
+      findings.push(indicationFinding(compiled, view, outcomes, context));
     }
   }
   return findings;
@@ -143,19 +106,47 @@ export function checkIndications(context: EvaluationContext): DraftFinding[] {
 function indicationFinding(
   compiled: CompiledIndicationRule,
   view: ItemView,
-  failed: FailedRequirement[],
+  outcomes: readonly AlternativeOutcome[],
   context: EvaluationContext,
 ): DraftFinding {
   const rule = compiled.rule;
-  const failedText = failed.map((failure) => failure.text).join('；');
-  const fallback = `${view.item.name}属医保限定支付药品，本次不符合：${failedText}。`;
+  const multiple = compiled.alternatives.length > 0;
+  const failed = outcomes.flatMap((outcome) => outcome.failed);
+  const attestable = outcomes.filter((outcome) => outcome.status === 'attest');
+  const confirm = [...new Set(attestable.flatMap((outcome) => outcome.confirm))];
+  const failedText = multiple
+    ? outcomes
+        .filter((outcome) => outcome.status === 'failed')
+        .map((outcome) => outcome.failed.map((failure) => failure.text).join('，'))
+        .join('；或')
+    : failed.map((failure) => failure.text).join('；');
+  const confirmText = attestable.map((outcome) => outcome.confirm.join('，')).join('；或');
+  const fallback =
+    attestable.length > 0
+      ? `${view.item.name}属医保限定支付药品，需医生确认：${confirmText}。`
+      : multiple
+        ? `${view.item.name}属医保限定支付药品，本次不符合任一限定条件：${failedText}。`
+        : `${view.item.name}属医保限定支付药品，本次不符合：${failedText}。`;
   const message = renderMessage(rule.message, fallback, {
     drug: view.item.name,
     line: view.item.line,
     code: view.code ?? view.hospCode,
     failed: failedText,
+    confirm: confirmText,
     diagnoses: context.check.diagnoses.map((diagnosis) => diagnosis.name ?? diagnosis.code).join('、'),
     age: context.age,
   });
-  return draft(compiled, rule.level, [view], message, { drug: describeItem(view), failed });
+  const details: Record<string, unknown> = { drug: describeItem(view), failed };
+  if (attestable.length > 0) details.confirm = confirm;
+  if (multiple || attestable.length > 0) {
+    details.unmet = outcomes.map((outcome) => ({
+      status: outcome.status,
+      failed: outcome.failed.map((failure) => failure.text),
+      confirm: outcome.confirm,
+    }));
+  }
+  const finding = draft(compiled, rule.level, [view], message, details);
+  // Attesting is the 限制使用标志 declaration: it resolves a block as well as a warning.
+  if (attestable.length > 0) finding.actions.unshift('attest');
+  return finding;
 }

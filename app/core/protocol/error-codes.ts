@@ -98,6 +98,24 @@ export const ERROR_CODES = {
     meaning: '继续越过提醒时没有填写理由',
     action: '3103：`dspo_way` 1 时填写 `dspo_way_rea`',
   },
+  bad_attested: {
+    status: null,
+    where: '弹窗',
+    meaning: '符合限定条件 (`attest`) 没有带上所确认的条件文字',
+    action: '',
+  },
+  unknown_attested: {
+    status: null,
+    where: '弹窗',
+    meaning: '确认的条件文字不是这一行的提醒所要求确认的',
+    action: '',
+  },
+  attest_incomplete: {
+    status: null,
+    where: '弹窗',
+    meaning: '符合限定条件时, 这一行要求确认的条件没有全部确认',
+    action: '',
+  },
   ui_not_built: { status: 503, where: '界面静态文件', meaning: 'RxGate 界面未构建', action: '—（与 HIS 无关）' },
   internal: {
     status: 500,

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CODE_NAMES } from './error-codes';
-import { Level, VisitType, normalizeCode } from '../../../rules-cache/model';
+import { Level, Pregnancy, RULE_KINDS, VisitType, normalizeCode, type RuleKind } from '../../../rules-cache/model';
 
 const Id = z.string().min(1).max(128);
 /** A calendar date `YYYY-MM-DD` (zod checks month lengths and leap years). */
@@ -21,7 +21,15 @@ export const Patient = z.object({
   birthDate: IsoDate.optional(),
   insurance: z.string().max(16).optional(),
   chronicDiseases: z.array(Named).max(50).optional(),
+  /** Rules v2: `pregnant`, `lactating` or `none` (3101 `matn_stas`). */
+  pregnancy: Pregnancy.optional(),
 });
+
+/**
+ * The ordering doctor, with the title (职称) rules v2 compare: the national code (`231` 主任医师
+ * … `235` 医士), the words, or `1`–`5` (1 正高 … 5 士级).
+ */
+export const Doctor = Named.extend({ title: z.union([z.string().trim().min(1).max(32), z.number().int().min(1).max(999)]).optional() });
 
 export const Visit = z.object({
   id: Id,
@@ -29,7 +37,7 @@ export const Visit = z.object({
   medType: z.string().max(16).optional(),
   date: IsoDate,
   dept: Named.optional(),
-  doctor: Named.optional(),
+  doctor: Doctor.optional(),
   hospitalLevel: z.number().int().min(1).max(3).optional(),
 });
 
@@ -39,7 +47,14 @@ export const Diagnosis = z.object({
   main: z.boolean().optional(),
 });
 
-export const ItemCategory = z.enum(['drug', 'herbal', 'service', 'material']);
+/** `granule` is 中药配方颗粒 (3101 `hilist_type` 106). */
+export const ItemCategory = z.enum(['drug', 'herbal', 'granule', 'service', 'material']);
+
+/**
+ * What the HIS already declared for a line (限制使用标志): `true` attests every condition the
+ * rules ask to confirm, a list only the texts it names exactly.
+ */
+export const Attested = z.union([z.literal(true), z.array(z.string().trim().min(1).max(200)).min(1).max(50)]);
 export const Channel = z.enum(['insured', 'selfpay']);
 
 export const Item = z
@@ -56,6 +71,7 @@ export const Item = z
     amount: Money.optional(),
     days: z.number().int().min(0).max(3650).optional(),
     channel: Channel.default('insured'),
+    attested: Attested.optional(),
   })
   .refine((item) => item.code !== undefined || item.hospCode !== undefined, {
     message: 'an item needs a national code or a hospital code',
@@ -75,11 +91,32 @@ export const HistoryEntry = z
     dept: Named.optional(),
     doctor: Named.optional(),
     channel: Channel.optional(),
+    /** The visit the earlier order belonged to: per-visit and per-admission counts (3101 `mdtrt_id`). */
+    visitId: z.string().min(1).max(128).optional(),
   })
   .refine((entry) => entry.code !== undefined || entry.hospCode !== undefined, {
     message: 'a history entry needs a national code or a hospital code',
     path: ['code'],
   });
+
+/** A procedure (ICD-9-CM-3) of this visit, or an earlier one with its date (3101 `fsi_operation_dtos`). */
+export const Procedure = z.object({
+  code: Code,
+  name: z.string().max(200).optional(),
+  /** The day of the procedure; absent means this visit. */
+  date: IsoDate.optional(),
+});
+export type Procedure = z.infer<typeof Procedure>;
+
+/** A lab result (hospital or LOINC code); a result without a date is of the visit day. */
+export const LabResult = z.object({
+  code: Code,
+  name: z.string().max(100).optional(),
+  value: z.number().finite(),
+  unit: z.string().max(32).optional(),
+  date: IsoDate.optional(),
+});
+export type LabResult = z.infer<typeof LabResult>;
 
 export const Check = z.object({
   type: z.literal('check'),
@@ -90,6 +127,10 @@ export const Check = z.object({
   diagnoses: z.array(Diagnosis).max(100).default([]),
   items: z.array(Item).min(1).max(500),
   history: z.array(HistoryEntry).max(5000).default([]),
+  /** Rules v2. Absent: not known (conditions on it are to attest); `[]`: known to be none. */
+  procedures: z.array(Procedure).max(200).optional(),
+  /** Rules v2. Absent or without the code asked for: the lab condition is to attest. */
+  labs: z.array(LabResult).max(2000).optional(),
 }).superRefine((check, context) => {
   const lines = new Set<string>();
   check.items.forEach((item, index) => {
@@ -105,13 +146,14 @@ export type Item = z.infer<typeof Item>;
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
 export type Diagnosis = z.infer<typeof Diagnosis>;
 
-export const Action = z.enum(['continue', 'selfpay', 'remove', 'revise']);
+/** `attest` (符合限定条件): the doctor declares the conditions of `details.confirm` hold. */
+export const Action = z.enum(['continue', 'selfpay', 'remove', 'revise', 'attest']);
 export type Action = z.infer<typeof Action>;
 
 export const Finding = z.object({
   findingId: z.string(),
   ruleId: z.string(),
-  kind: z.enum(['indication', 'chronic', 'repeat', 'days', 'herbal']),
+  kind: z.enum(RULE_KINDS as [RuleKind, ...RuleKind[]]),
   level: Level,
   lines: z.array(z.string()),
   title: z.string(),
@@ -152,7 +194,12 @@ export const Verdict = z.object({
 });
 export type Verdict = z.infer<typeof Verdict>;
 
-export const LineAction = z.object({ line: z.string().min(1).max(64), action: Action });
+export const LineAction = z.object({
+  line: z.string().min(1).max(64),
+  action: Action,
+  /** With `attest`: the condition texts declared (the HIS records 限制使用标志 for the line). */
+  attested: z.array(z.string().trim().min(1).max(200)).max(50).optional(),
+});
 export const FindingReason = z.object({ findingId: z.string().min(1).max(64), reason: z.string().trim().min(1).max(500) });
 
 export const Decision = z.object({

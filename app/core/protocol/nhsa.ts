@@ -579,6 +579,7 @@ const behaviourByKind: Record<Finding['kind'], string> = {
   repeat: '3',
   days: '4',
   herbal: '5',
+  limit: '6',
 };
 
 /** What a reply is about: the ids and times of the envelope around the results. */

@@ -176,3 +176,31 @@ test('whatever the popup lets through, the core accepts, and vice versa', () => 
   }
   assert.ok(compared > 100);
 });
+
+test('符合限定条件 resolves a block and a warning without a reason, and the core agrees', { timeout: 5000 }, () => {
+  const attestable = (findingId: string, level: 'warn' | 'block', line: string) =>
+    finding({
+      findingId,
+      level,
+      lines: [line],
+      actions: level === 'block' ? ['attest', 'selfpay', 'remove', 'revise'] : ['attest', 'continue', 'selfpay', 'remove', 'revise'],
+      details: { confirm: ['重度骨质疏松'] },
+    });
+  const pending = view([attestable('f1', 'block', '1'), attestable('f2', 'warn', '2'), finding({ findingId: 'f3', level: 'warn', lines: ['2'] })]);
+  const items = flaggedItems(pending);
+  assert.deepEqual(items[0]!.actions, ['selfpay', 'remove', 'attest']);
+  assert.deepEqual(items[1]!.actions, ['selfpay', 'remove', 'continue', 'attest']);
+  const attested = draft({ '1': 'attest', '2': 'attest' });
+  const evaluation = evaluateChoice(pending, attested);
+  // f3 on line 2 does not offer attest: it is continued past, and only it asks for a reason.
+  assert.deepEqual(evaluation.problems.map((problem) => problem.findingId), ['f3']);
+  const reasoned = draft({ '1': 'attest', '2': 'attest' }, { f3: '患者病情需要' });
+  assert.equal(evaluateChoice(pending, reasoned).canProceed, true);
+  const choice = buildChoice(pending, reasoned, 'proceed');
+  const resolved = resolveChoice(pending.findings, choice);
+  assert.deepEqual(resolved.lines, [
+    { line: '1', action: 'attest', attested: ['重度骨质疏松'] },
+    { line: '2', action: 'attest', attested: ['重度骨质疏松'] },
+  ]);
+  assert.deepEqual(resolved.reasons, [{ findingId: 'f3', reason: '患者病情需要' }]);
+});

@@ -31,6 +31,18 @@ const library = parseRuleLibraryDocument(
       { id: 'DAY-1', kind: 'days', level: 'warn', title: '门诊超7日', maxDays: 7, scope: { medTypes: ['11'] } },
       { id: 'DAY-2', kind: 'days', level: 'warn', title: '疗程', maxDays: 20, drugs: ['XJ01'], cumulative: true, lookbackDays: 30 },
       { id: 'HRB-1', kind: 'herbal', level: 'warn', title: '超20味', maxItems: 2, except: { diagnoses: ['C00-C97'], maxItems: 3 } },
+      {
+        id: 'IND-3',
+        kind: 'indication',
+        level: 'block',
+        title: '限1型或难控2型糖尿病',
+        drugs: ['XA10AB'],
+        require: { anyOf: [{ diagnoses: ['E10'] }, { labs: [{ codes: ['HBA1C'], name: '糖化血红蛋白', op: '>=', value: 7, unit: '%' }], confirm: '口服药难以控制' }] },
+      },
+      { id: 'DAY-3', kind: 'days', level: 'block', title: '限支付14天', maxDays: 14, drugs: ['XB01AC'], window: 'fromFirstUse' },
+      { id: 'DAY-4', kind: 'days', level: 'block', title: '单次住院限3天', maxDays: 3, drugs: ['XB01AD'], window: 'admission' },
+      { id: 'LIM-1', kind: 'limit', level: 'warn', title: '每日限1次', codes: ['311000001'], maxCount: 1, per: 'day' },
+      { id: 'HRB-2', kind: 'herbal', level: 'block', title: '单味不予支付', notAlone: ['T0001'] },
     ],
   },
   'test',
@@ -82,6 +94,28 @@ const checks: CheckInput[] = [
     ],
     history: [earlier('XC08CAA053A001010100001', '氨氯地平片', '2026-03-01', 28)],
   },
+  {
+    ...base,
+    id: 'v2',
+    visit: { id: 'ZY3', type: 'inpatient', medType: '21', date: '2026-11-24' },
+    items: [
+      { line: '1', code: 'XA10ABM012A001010100001', name: '门冬胰岛素', qty: 1, price: 60 },
+      { line: '2', code: 'XB01ACA045A001010100001', name: '奥扎格雷钠', qty: 1, price: 20, days: 3 },
+      { line: '3', code: 'XB01ADU001A001010100001', name: '尿激酶', qty: 1, price: 20, days: 2 },
+      { line: '4', code: '311000001', name: '血液透析', category: 'service', qty: 1 },
+    ],
+    history: [
+      earlier('XB01ACA045A001010100001', '奥扎格雷钠', '2026-11-12', 10),
+      { ...earlier('XB01ADU001A001010100001', '尿激酶', '2026-11-23', 2), visitId: 'ZY3' },
+      earlier('311000001', '血液透析', '2026-11-24', 1),
+    ],
+  },
+  {
+    ...base,
+    id: 'v2-herbal',
+    visit: { id: 'V4', type: 'outpatient', medType: '11', date: '2026-11-24' },
+    items: [{ line: '1', code: 'T000100045', name: '阿胶', category: 'granule', qty: 1 }],
+  },
 ];
 
 test('every detail the engine writes has a Chinese label, and repeats name the earlier prescription', () => {
@@ -91,9 +125,10 @@ test('every detail the engine writes has a Chinese label, and repeats name the e
     findings.push(...evaluate(rules, check, mergeHistory(check.history, [])).findings);
   }
   const kinds = new Set(findings.map((finding) => finding.kind));
-  for (const kind of ['indication', 'chronic', 'repeat', 'days', 'herbal']) assert.ok(kinds.has(kind as Finding['kind']), `no ${kind} finding fired`);
+  for (const kind of ['indication', 'chronic', 'repeat', 'days', 'herbal', 'limit']) assert.ok(kinds.has(kind as Finding['kind']), `no ${kind} finding fired`);
   for (const finding of findings) {
     const described = describeDetails(finding);
+    if (Array.isArray(finding.details.confirm)) assert.deepEqual(described.confirm, finding.details.confirm);
     const raw = described.facts.filter((fact) => fact.label === fact.key);
     assert.deepEqual(raw, [], `${finding.ruleId}: keys without a label: ${raw.map((fact) => fact.key).join(', ')}`);
     if (finding.kind === 'repeat' && !finding.details.sameOrder) {

@@ -41,7 +41,7 @@ test('odd shapes do not throw and nothing is silently dropped', () => {
     '{"a":[1,2]}',
     '肺炎、J18',
   ]);
-  assert.deepEqual(describeDetails({ kind: 'indication', details: {} }), { earlier: [], facts: [] });
+  assert.deepEqual(describeDetails({ kind: 'indication', details: {} }), { earlier: [], facts: [], confirm: [] });
 });
 
 test('a failed requirement the message already states is not repeated; same-order repeats show no earlier table', () => {

@@ -6,8 +6,9 @@ test('number keys pick actions with fixed keys on the focused item', () => {
   assert.deepEqual(commandForKey({ key: '1' }, 'other'), { type: 'pick', action: 'selfpay' });
   assert.deepEqual(commandForKey({ key: '2' }, 'other'), { type: 'pick', action: 'remove' });
   assert.deepEqual(commandForKey({ key: '3' }, 'other'), { type: 'pick', action: 'continue' });
-  assert.equal(commandForKey({ key: '4' }, 'other'), null);
-  assert.deepEqual(keyForAction, { selfpay: '1', remove: '2', continue: '3' });
+  assert.deepEqual(commandForKey({ key: '4' }, 'other'), { type: 'pick', action: 'attest' });
+  assert.equal(commandForKey({ key: '5' }, 'other'), null);
+  assert.deepEqual(keyForAction, { selfpay: '1', remove: '2', continue: '3', attest: '4' });
 });
 
 test('digits typed into a reason field stay text; in a reason choice they still pick', () => {
