@@ -130,6 +130,36 @@ describe('rules v2 over WebSocket and HTTP', timeout, () => {
   });
 });
 
+describe('titleCodes: a HIS that numbers titles from 士级 up', timeout, () => {
+  test('with titleCodes reversed, title 5 is 主任 and 1 is 士级; by default the other way round', timeout, async () => {
+    const dir = temporaryDir();
+    const file = join(dir.path, 'v2-rules.json');
+    writeFileSync(file, JSON.stringify(library));
+    const order = (id: string, title: number) =>
+      check(id, {
+        items: [{ line: '1', code: 'XB01ABD001A001010100001', name: '依诺肝素', qty: 1 }],
+        procedures: [{ code: '81.5100', name: '全髋关节置换', date: '2026-11-20' }],
+        visit: { id: 'ZY9', type: 'inpatient', date: '2026-11-24', doctor: { code: 'D2', name: '钱医生', title } },
+      });
+    try {
+      for (const [titleCodes, highTitle, lowTitle] of [['reversed', 5, 1], ['standard', 1, 5]] as const) {
+        const { agent, stop } = await startTestAgent({ rulesFile: file, titleCodes });
+        try {
+          const high = Verdict.parse((await http(agent.port, '/v1/check', { body: order(`t-${titleCodes}-high`, highTitle) })).body);
+          const low = Verdict.parse((await http(agent.port, '/v1/check', { body: order(`t-${titleCodes}-low`, lowTitle) })).body);
+          assert.equal(high.result, 'pass', titleCodes);
+          assert.equal(low.result, 'warn', titleCodes);
+          assert.match(low.findings[0]?.message ?? '', /医士/);
+        } finally {
+          await stop();
+        }
+      }
+    } finally {
+      dir.remove();
+    }
+  });
+});
+
 describe('a limit finding through the 3101 envelope', timeout, () => {
   let agent: Agent;
   let stop: () => Promise<void>;

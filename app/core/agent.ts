@@ -44,6 +44,8 @@ export interface AgentOptions {
   nhsaTokenHeaders?: string[];
   /** Add RxGate's own top-level fields to national replies. */
   nhsaExtraFields?: boolean;
+  /** How the HIS numbers doctors' titles 1–5 (default `standard`: 1 正高 … 5 士级). */
+  titleCodes?: 'standard' | 'reversed';
   decisionTimeoutSeconds?: number;
   /** Days past its expiry after which a library no longer checks (default 30). */
   expiredHardLimitDays?: number;
@@ -88,6 +90,7 @@ export class Agent implements AgentSurface {
     this.checks = new CheckService(store, this.writer, this.rules, {
       decisionTimeoutSeconds: options.decisionTimeoutSeconds ?? 30 * 60,
       nhsaPopup: options.nhsaPopup ?? false,
+      titleCodes: options.titleCodes ?? 'standard',
       now,
       log,
     });

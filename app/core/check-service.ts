@@ -10,6 +10,7 @@ import type { SqliteStore } from '../../rules-cache/store';
 import type { AuditEvent, LedgerItem, LedgerOrder } from '../../rules-cache/store-contract';
 import { ChoiceError, resolveChoice, type ResolvedChoice } from './decisions';
 import { evaluate, mergeHistory } from './engine';
+import { reversedLevelAsCode } from './engine/titles';
 import { TypedEvents } from './events';
 import { Cancel, Check, Commit, DoctorChoice, type Decision, type Result, type Verdict } from './protocol/messages';
 import type { PendingView, RecentCheck } from './protocol/ui';
@@ -22,6 +23,8 @@ export interface CheckServiceOptions {
   decisionTimeoutSeconds: number;
   /** Whether 3101 checks also get RxGate's popup. */
   nhsaPopup: boolean;
+  /** `reversed`: the HIS numbers doctors' titles 1–5 from 士级 up (rules.md v2, `titleCodes`). */
+  titleCodes: 'standard' | 'reversed';
   now: () => Date;
   log: (line: string) => void;
 }
@@ -96,6 +99,8 @@ export class CheckService {
   /** Checks an already validated check (the national interface maps its own onto these). */
   run(check: Check, source: 'native' | 'nhsa', origin?: string): Verdict {
     const started = performance.now();
+    const doctor = check.visit.doctor;
+    if (this.options.titleCodes === 'reversed' && doctor?.title !== undefined) doctor.title = reversedLevelAsCode(doctor.title);
     const existing = this.held.get(check.id);
     if (existing?.pending) {
       // A re-sent check replaces the one still waiting (the doctor edited and re-checked);

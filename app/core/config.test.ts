@@ -32,6 +32,7 @@ test('every config key reaches the agent or the sync client, headless and deskto
     nhsaAuth: 'loopback',
     nhsaTokenHeaders: ['apikey'],
     nhsaExtraFields: true,
+    titleCodes: 'reversed',
     expiredHardLimitDays: 3,
     decisionTimeoutSeconds: 77,
   };
@@ -54,6 +55,7 @@ test('every config key reaches the agent or the sync client, headless and deskto
     nhsaAuth: resolved.agent.nhsaAuth,
     nhsaTokenHeaders: resolved.agent.nhsaTokenHeaders,
     nhsaExtraFields: resolved.agent.nhsaExtraFields,
+    titleCodes: resolved.agent.titleCodes,
     expiredHardLimitDays: resolved.agent.expiredHardLimitDays,
     decisionTimeoutSeconds: resolved.agent.decisionTimeoutSeconds,
   };

@@ -41,6 +41,8 @@ export const ConfigFile = z
     nhsaTokenHeaders: z.array(z.string().regex(/^[A-Za-z0-9-]{1,64}$/)).max(10).optional(),
     /** Add RxGate's own top-level fields (`rxgate_result`, `rxgate_pending`) to national replies. */
     nhsaExtraFields: z.boolean().optional(),
+    /** `reversed` where the HIS numbers doctors' titles 1–5 from 士级 up instead of from 正高 (rules.md v2). */
+    titleCodes: z.enum(['standard', 'reversed']).optional(),
     /** Days a library may be past its expiry and still check; after that checks answer `unchecked`. */
     expiredHardLimitDays: z.number().int().min(0).max(3650).optional(),
     /** How long a held check waits for the doctor before the HIS is told it timed out. */
@@ -147,6 +149,7 @@ export interface ResolvedSettings {
     nhsaAuth?: 'token' | 'loopback';
     nhsaTokenHeaders?: string[];
     nhsaExtraFields?: boolean;
+    titleCodes?: 'standard' | 'reversed';
     decisionTimeoutSeconds?: number;
     expiredHardLimitDays?: number;
   };
@@ -170,6 +173,7 @@ export function resolveSettings(dataDir: string, config: ConfigFile): ResolvedSe
       nhsaAuth: config.nhsaAuth,
       nhsaTokenHeaders: config.nhsaTokenHeaders,
       nhsaExtraFields: config.nhsaExtraFields,
+      titleCodes: config.titleCodes,
       decisionTimeoutSeconds: config.decisionTimeoutSeconds,
       expiredHardLimitDays: config.expiredHardLimitDays,
     },

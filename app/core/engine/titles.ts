@@ -33,6 +33,17 @@ const byWords: ReadonlyArray<readonly [string, DoctorTitle]> = [
   ['士级', 'assistant'],
 ];
 
+/**
+ * A title numbered 1–5 the other way round (5 正高 … 1 士级, as some HIS number them) as the
+ * national code, so that the engine reads it one way only; anything else as it came.
+ */
+export function reversedLevelAsCode(title: string | number): string | number {
+  const text = String(title).normalize('NFKC').trim();
+  if (!/^[1-5]$/.test(text)) return title;
+  const level = parseDoctorTitle(text, true)!;
+  return Object.entries(byCode).find(([, value]) => value === level)![0];
+}
+
 /** Parses a title; undefined when absent or not recognised (the condition is then attested). */
 export function parseDoctorTitle(title: string | number | undefined, reverseLevels = false): DoctorTitle | undefined {
   if (title === undefined) return undefined;

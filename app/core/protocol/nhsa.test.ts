@@ -151,9 +151,33 @@ describe('3101 onto checks', { timeout: 5000 }, () => {
     assert.match(notes.join(), /1 条数量或金额为负的医嘱/);
   });
 
-  test('配方颗粒 (106) are herbal', () => {
-    const { checks } = mapped(request([patient({ fsi_encounter_dtos: [encounter({ fsi_order_dtos: [order({ hilist_type: '106' })] })] })]));
-    assert.equal(checks[0]!.items[0]!.category, 'herbal');
+  test('配方颗粒 (106) are granules, which the herbal rules count with 饮片; 201 services, 301 materials', () => {
+    const orders = [order({ hilist_type: '106' }), order({ rx_id: 'RX2', hilist_type: '201' }), order({ rx_id: 'RX3', hilist_type: '301' }), order({ rx_id: 'RX4', hilist_type: '102' })];
+    const { checks } = mapped(request([patient({ fsi_encounter_dtos: [encounter({ fsi_order_dtos: orders })] })]));
+    assert.deepEqual(checks[0]!.items.map((item) => item.category), ['granule', 'service', 'material', 'herbal']);
+  });
+
+  test('rules v2 fields: operations, 孕产状态, the ordering doctor\'s title, 限制使用标志, visits of earlier orders', () => {
+    const current = encounter({
+      matn_stas: '1',
+      fsi_operation_dtos: [{ oprn_code: '79.3501', oprn_name: '股骨切开复位内固定术', oprn_date: '2026-11-22 10:00:00' }, { oprn_code: '' }],
+      fsi_order_dtos: [order({ drord_dr_codg: 'D1', drord_dr_name: '赵医生', drord_dr_profttl: '233', lmt_used_flag: '1' })],
+    });
+    const earlier = encounter({ mdtrt_id: 'V0', fsi_order_dtos: [order({ rx_id: 'OLD', drord_begn_date: '2026-10-01', curr_drord_flag: '0' })] });
+    const { checks } = mapped(request([patient({ fsi_encounter_dtos: [earlier, current] })]));
+    const check = checks[0]!;
+    assert.deepEqual(check.procedures, [{ code: '79.3501', name: '股骨切开复位内固定术', date: '2026-11-22' }]);
+    assert.equal(check.patient.pregnancy, 'pregnant');
+    assert.equal(check.visit.doctor?.title, '233');
+    assert.equal(check.items[0]!.attested, true);
+    assert.equal(check.history.find((entry) => entry.rxId === 'OLD')?.visitId, 'V0');
+    // Not sent is not known: no procedures (to attest), no pregnancy status, no title.
+    const plain = mapped(request([patient()])).checks[0]!;
+    assert.equal(plain.procedures, undefined);
+    assert.equal(plain.patient.pregnancy, undefined);
+    assert.equal(plain.items[0]!.attested, undefined);
+    assert.equal(mapped(request([patient({ fsi_encounter_dtos: [encounter({ matn_stas: '0', fsi_operation_dtos: [] })] })])).checks[0]!.patient.pregnancy, 'none');
+    assert.deepEqual(mapped(request([patient({ fsi_encounter_dtos: [encounter({ fsi_operation_dtos: [] })] })])).checks[0]!.procedures, []);
   });
 
   test('days from prd_days or the usage; otherwise a note, never silence', () => {

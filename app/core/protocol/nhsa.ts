@@ -120,6 +120,19 @@ const NhsaOrder = z
     used_frqu_dscr: OptionalText,
     /** 自费标志 is not part of 3101; some vendors send `selfpay_flag`. */
     selfpay_flag: OptionalText,
+    /** 限制使用标志: 1 = the doctor declared the item's restriction met (rules v2 `attested`). */
+    lmt_used_flag: OptionalText,
+    /** 开单医师职称 (either title dictionary; rules v2 `visit.doctor.title`). */
+    drord_dr_profttl: OptionalText,
+  })
+  .passthrough();
+
+/** 手术操作 (rules v2 `procedures[]`). */
+const NhsaOperation = z
+  .object({
+    oprn_code: OptionalText,
+    oprn_name: OptionalText,
+    oprn_date: OptionalText,
   })
   .passthrough();
 
@@ -137,6 +150,10 @@ const NhsaEncounter = z
     insutype: OptionalText,
     fsi_diagnose_dtos: listOf(NhsaDiagnosis),
     fsi_order_dtos: listOf(NhsaOrder),
+    /** Absent: not known (conditions on operations are to attest); present, even empty: known. */
+    fsi_operation_dtos: z.union([z.array(NhsaOperation), NhsaOperation, z.null()]).optional(),
+    /** 生育状态 / 孕产状态: 1 孕期, 2 哺乳期, anything else neither (rules v2 `patient.pregnancy`). */
+    matn_stas: OptionalText,
   })
   .passthrough();
 
@@ -147,6 +164,7 @@ const NhsaPatient = z
     gend: OptionalText,
     brdy: OptionalText,
     curr_mdtrt_id: OptionalText,
+    matn_stas: OptionalText,
     fsi_encounter_dtos: listOf(NhsaEncounter).refine((list) => list.length > 0, 'a patient needs at least one encounter'),
   })
   .passthrough();
@@ -273,8 +291,10 @@ function hospitalLevelOf(code: string | undefined): number | undefined {
  * 目录类别 `hilist_type`: 101 西药中成药, 102 中药饮片, 106 中药配方颗粒 (dispensed and limited
  * as 饮片 are, so counted as herbal), 2xx 医疗服务, 5xx 长期服务, 3xx 耗材.
  */
-function categoryOf(type: string | undefined): 'drug' | 'herbal' | 'service' | 'material' {
-  if (type === '102' || type === '106') return 'herbal';
+function categoryOf(type: string | undefined): 'drug' | 'herbal' | 'granule' | 'service' | 'material' {
+  if (type === '102') return 'herbal';
+  // The herbal rules count 配方颗粒 with 饮片 (rules.md v2), and know them apart.
+  if (type === '106') return 'granule';
   if (type?.startsWith('2') || type?.startsWith('5')) return 'service';
   if (type?.startsWith('3')) return 'material';
   return 'drug';
@@ -355,6 +375,8 @@ interface HistoryInput {
   amount?: number;
   dept?: { code: string; name?: string };
   doctor?: { code: string; name?: string };
+  /** The encounter (`mdtrt_id`) the order belonged to: per-visit and per-admission counts. */
+  visitId?: string;
 }
 
 function historyOf(order: Order, date: string): HistoryInput {
@@ -405,6 +427,7 @@ export function checksFromNhsa(request: Nhsa3101, fallbackId: string, ui: 'popup
           continue;
         }
         const entry = historyOf(order, date);
+        entry.visitId = encounter.mdtrt_id;
         if (entry.days === undefined && categoryOf(order.hilist_type) !== 'service' && categoryOf(order.hilist_type) !== 'material') undaysHistory += 1;
         if (entry.code !== undefined || entry.hospCode !== undefined) history.push(entry);
       }
@@ -436,7 +459,7 @@ export function checksFromNhsa(request: Nhsa3101, fallbackId: string, ui: 'popup
       const { encounter, date, orders } = group;
       const earlierDays = groups
         .filter((other) => other.encounter === encounter && other.date < date)
-        .flatMap((other) => other.orders.map((order) => historyOf(order, other.date)));
+        .flatMap((other) => other.orders.map((order) => ({ ...historyOf(order, other.date), visitId: encounter.mdtrt_id })));
       drafts.push({
         patientId: patient.patn_id,
         visitId: encounter.mdtrt_id,
@@ -482,7 +505,7 @@ function checkOf(
     const category = categoryOf(order.hilist_type);
     const days = daysOf(order);
     const line = order.rx_id ?? String(index + 1);
-    if (days === undefined && (category === 'drug' || category === 'herbal')) {
+    if (days === undefined && (category === 'drug' || category === 'herbal' || category === 'granule')) {
       notes.push(`医嘱 ${line} ${nameOf(order) ?? ''}: 没有停止日期 (drord_stop_date) 或用量 (prd_days), 未做用药天数和重复开药检查`);
     }
     return {
@@ -497,8 +520,18 @@ function checkOf(
       amount: order.sumamt,
       days,
       channel: order.selfpay_flag === '1' ? ('selfpay' as const) : ('insured' as const),
+      ...(order.lmt_used_flag === '1' ? { attested: true as const } : {}),
     };
   });
+  const operations = encounter.fsi_operation_dtos;
+  const procedures =
+    operations === undefined
+      ? undefined
+      : (operations === null ? [] : Array.isArray(operations) ? operations : [operations]).flatMap((operation) =>
+          operation.oprn_code ? [{ code: operation.oprn_code, name: operation.oprn_name, date: parseNhsaDate(operation.oprn_date)?.date }] : [],
+        );
+  const pregnancyCode = encounter.matn_stas ?? patient.matn_stas;
+  const title = ordering?.drord_dr_profttl ?? orders.find((order) => order.drord_dr_profttl)?.drord_dr_profttl;
   return {
     type: 'check',
     ui,
@@ -508,6 +541,7 @@ function checkOf(
       gender: patient.gend ? genderByCode[patient.gend] : undefined,
       birthDate: parseNhsaDate(patient.brdy)?.date,
       insurance: encounter.insutype,
+      pregnancy: pregnancyCode === undefined ? undefined : pregnancyCode === '1' ? 'pregnant' : pregnancyCode === '2' ? 'lactating' : 'none',
     },
     visit: {
       id: encounter.mdtrt_id,
@@ -515,7 +549,7 @@ function checkOf(
       medType: encounter.med_type,
       date,
       dept: deptCode ? { code: deptCode, name: deptName } : undefined,
-      doctor: doctorCode ? { code: doctorCode, name: doctorName } : undefined,
+      doctor: doctorCode ? { code: doctorCode, name: doctorName, ...(title ? { title } : {}) } : undefined,
       hospitalLevel: hospitalLevelOf(encounter.medins_lv),
     },
     // A row with an empty code (an unfilled diagnosis slot) says nothing.
@@ -524,6 +558,7 @@ function checkOf(
     ),
     items,
     history,
+    ...(procedures ? { procedures } : {}),
   };
 }
 
