@@ -51,6 +51,8 @@ export interface AgentOptions {
   expiredHardLimitDays?: number;
   /** WebSocket ping interval (default 30 s). */
   heartbeatMs?: number;
+  /** The headless UI's token (kept across restarts by the CLI); a fresh one when not given. */
+  uiToken?: string;
   /** Seals the install's key file with the OS key store (the desktop app's `safeStorage`). */
   sealer?: SecretSealer;
   /** Clock, for tests of retention and expiry. */
@@ -65,7 +67,7 @@ export class Agent implements AgentSurface {
   private syncStatus: SyncStatus = { configured: false, servers: [], state: 'disabled', lastResult: '未配置规则服务器' };
   /** Set by the sync wiring; without it `syncNow` explains that no server is configured. */
   syncHandler: (() => Promise<string>) | null = null;
-  readonly uiToken = randomBytes(24).toString('base64url');
+  readonly uiToken: string;
   readonly writer: Writer;
   readonly rules: RulesService;
   readonly checks: CheckService;
@@ -78,6 +80,7 @@ export class Agent implements AgentSurface {
     readonly options: AgentOptions,
     readonly store: SqliteStore,
   ) {
+    this.uiToken = options.uiToken ?? randomBytes(24).toString('base64url');
     const now = () => this.now();
     const log = (line: string) => this.log(line);
     this.writer = new Writer(store, log);

@@ -18,6 +18,7 @@ import {
   readRuntimeFile,
   removeRuntimeFile,
   resolveSettings,
+  resolveUiToken,
   writeRuntimeFile,
   writeUiAddressFile,
 } from './config';
@@ -304,6 +305,7 @@ async function runAgent(values: Record<string, unknown>): Promise<number> {
     ...settings.agent,
     rulesFile: values.rules as string | undefined,
     uiDir: values['ui-dir'] as string | undefined,
+    uiToken: resolveUiToken(dataDir),
     log: (line) => console.log(`[${new Date().toISOString()}] ${line}`),
   });
   let sync: ReturnType<typeof wireSync>;

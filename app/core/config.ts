@@ -123,6 +123,22 @@ export function resolveToken(dataDir: string, configured: string | undefined): s
   return token;
 }
 
+/**
+ * The headless UI's token, kept in the data folder (owner-only) so that a browser window left
+ * open reconnects after the agent restarts instead of knocking with a token that is gone.
+ */
+export function resolveUiToken(dataDir: string): string {
+  const file = join(dataDir, 'ui-token');
+  if (existsSync(file)) {
+    const saved = readFileSync(file, 'utf8').trim();
+    if (saved.length >= 16) return saved;
+  }
+  const token = randomBytes(24).toString('base64url');
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
 /** Public keys may be given as PEM text or as paths to PEM files. */
 export function readPublicKeys(entries: string[]): string[] {
   return entries.map((entry) => {

@@ -38,7 +38,17 @@ export function openBridge(onConnectionChange: (state: ConnectionState, message?
   if (!token) {
     return { error: '缺少界面令牌: 请使用 RxGate 助手打印或打开的地址 (…/ui/#token=…)' };
   }
-  const bridge = createWebSocketBridge({ url: uiSocketUrl(window.location, token), onConnectionChange });
+  const sessionToken = token;
+  const bridge = createWebSocketBridge({
+    url: uiSocketUrl(window.location, token),
+    onConnectionChange,
+    diagnose: async () => {
+      const reply = await fetch('/v1/ui/session', { headers: { Authorization: `Bearer ${sessionToken}` }, cache: 'no-store' });
+      return reply.status === 401
+        ? 'RxGate 助手不认这个界面的令牌 (令牌已更换): 请用数据目录中 ui-address.txt 里的地址重新打开界面'
+        : null;
+    },
+  });
   window.addEventListener('pagehide', (event) => {
     // A page kept in the back/forward cache comes back and needs its connection.
     if (!event.persisted) bridge.close();

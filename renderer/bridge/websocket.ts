@@ -31,6 +31,11 @@ export interface WebSocketBridgeOptions {
   requestTimeoutMs?: number;
   /** Waits between reconnection attempts; the last one repeats. */
   reconnectDelaysMs?: number[];
+  /**
+   * Asked after a connection attempt fails: a sentence for the doctor when the cause is known
+   * (the agent refused this page's token), or null for "not reachable, trying again".
+   */
+  diagnose?: () => Promise<string | null>;
 }
 
 const socketOpen = 1;
@@ -72,6 +77,7 @@ export function createWebSocketBridge(options: WebSocketBridgeOptions): AgentBri
     const current = createSocket(options.url);
     socket = current;
     current.onopen = () => {
+      opened = true;
       failures = 0;
       report('open');
       for (const entry of waiting.values()) {
@@ -85,6 +91,7 @@ export function createWebSocketBridge(options: WebSocketBridgeOptions): AgentBri
     current.onerror = () => {
       // The close event follows and carries what there is to say.
     };
+    let opened = false;
     current.onclose = () => {
       if (socket === current) socket = null;
       // A request already on the wire will never be answered on a new connection.
@@ -96,6 +103,16 @@ export function createWebSocketBridge(options: WebSocketBridgeOptions): AgentBri
       report('lost', `与 RxGate 助手的连接已断开, 正在重新连接 (第 ${failures} 次)…`);
       const delay = delays[Math.min(failures - 1, delays.length - 1)] ?? 1000;
       reconnectTimer = setTimeout(connect, delay);
+      // A refused attempt says nothing in the browser (the upgrade's 401 is not visible): ask
+      // the agent why, so that a stale token is named instead of "not responding" for ever.
+      if (!opened && options.diagnose) {
+        void options.diagnose().then(
+          (message) => {
+            if (message && !closed && socket === null) report('lost', message);
+          },
+          () => undefined,
+        );
+      }
     };
   }
 

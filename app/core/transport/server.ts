@@ -354,6 +354,16 @@ export class LocalServer {
       return sendJson(response, 403, errorReply('forbidden', 'Host 必须是本机地址 (127.0.0.1 / localhost)'));
     }
     if (path === '/' || path === '/ui' || path.startsWith('/ui/')) return this.serveUi(request, response, url.pathname);
+    if (path === '/v1/ui/session') {
+      // The UI page asks whether its token is still the agent's, to say so when it cannot connect.
+      const verdict = authorizeUi(request, url, this.auth);
+      if (!verdict.ok) {
+        this.options.log(`拒绝界面请求 ${path}: ${verdict.reason}`);
+        return sendJson(response, verdict.status, errorReply(verdict.status === 401 ? 'unauthorized' : 'forbidden', verdict.reason));
+      }
+      response.writeHead(204, { 'Cache-Control': 'no-store' });
+      return void response.end();
+    }
 
     const isApi = path.startsWith('/v1/');
     if (!isApi) return sendJson(response, 404, errorReply('not_found', `没有这个地址: ${path}`));

@@ -129,3 +129,57 @@ test('close stops reconnecting and settles what is waiting', async () => {
   await tick(20);
   assert.equal(sockets.length, 1);
 });
+
+test('a connection refused at once is explained by the diagnosis (a stale token), one that dropped after opening is not asked about', async () => {
+  const messages: Array<string | undefined> = [];
+  let asked = 0;
+  const sockets: FakeSocket[] = [];
+  const bridge = createWebSocketBridge({
+    url: 'ws://127.0.0.1:1/v1/ui?token=old',
+    createSocket: (url) => {
+      const socket = new FakeSocket(url);
+      sockets.push(socket);
+      return socket;
+    },
+    onConnectionChange: (state, message) => {
+      if (state === 'lost') messages.push(message);
+    },
+    reconnectDelaysMs: [60_000],
+    diagnose: async () => {
+      asked += 1;
+      return '令牌已更换';
+    },
+  });
+  try {
+    sockets[0]!.drop();
+    await tick(5);
+    assert.equal(asked, 1);
+    assert.equal(messages.at(-1), '令牌已更换');
+  } finally {
+    bridge.close();
+  }
+
+  asked = 0;
+  const opened: FakeSocket[] = [];
+  const second = createWebSocketBridge({
+    url: 'ws://127.0.0.1:1/v1/ui?token=t',
+    createSocket: (url) => {
+      const socket = new FakeSocket(url);
+      opened.push(socket);
+      return socket;
+    },
+    reconnectDelaysMs: [60_000],
+    diagnose: async () => {
+      asked += 1;
+      return 'x';
+    },
+  });
+  try {
+    opened[0]!.open();
+    opened[0]!.drop();
+    await tick(5);
+    assert.equal(asked, 0, 'an agent that went away after a connection is just reconnected to');
+  } finally {
+    second.close();
+  }
+});
