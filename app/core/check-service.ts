@@ -307,6 +307,30 @@ export class CheckService {
   }
 
   /**
+   * The HIS that sent these checks is gone (its connection closed): whatever of them still
+   * waits for the doctor can no longer reach anyone, so the popups close instead of standing
+   * in front of the orders that can. Recorded like a cancel, with the reason.
+   */
+  abandon(ids: readonly string[], reason: string): number {
+    let closed = 0;
+    for (const id of ids) {
+      const held = this.held.get(id);
+      if (!held?.pending) continue;
+      try {
+        this.writer.audit({ type: 'cancel', checkId: id, patientId: held.check.patient.id, data: { wasPending: true, reason } });
+      } catch (error) {
+        this.log(`审计记录写入失败 (cancel): ${(error as Error).message}`);
+      }
+      held.cancelled = true;
+      this.dropPending(held, false);
+      this.resolveWaiters(id, null);
+      closed += 1;
+    }
+    if (closed > 0) this.emitPending();
+    return closed;
+  }
+
+  /**
    * The HIS saved the order: record what was actually prescribed (after the doctor's actions)
    * in the ledger, so later checks on this PC see it even if the HIS sends no history.
    */

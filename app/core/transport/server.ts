@@ -157,6 +157,15 @@ export class LocalServer {
     if (this.checkOwners.size > 5000) this.checkOwners.delete(this.checkOwners.keys().next().value as string);
   }
 
+  /** Closes the popups of a HIS connection that went away: their decisions could reach no one. */
+  private abandonChecksOf(connectionId: string): void {
+    const owned: string[] = [];
+    for (const [checkId, owner] of this.checkOwners) if (owner === connectionId) owned.push(checkId);
+    for (const checkId of owned) this.checkOwners.delete(checkId);
+    const closed = this.agent.checks.abandon(owned, 'HIS 连接已断开');
+    if (closed > 0) this.options.log(`HIS 连接 ${connectionId} 已断开, 关闭了它的 ${closed} 个待处理提醒`);
+  }
+
   private sendToOwner(checkId: string, message: Decision | ErrorReply): void {
     const owner = this.checkOwners.get(checkId);
     const connection = owner ? this.connections.get(owner) : undefined;
@@ -203,6 +212,7 @@ export class LocalServer {
     socket.on('close', () => {
       connection.unsubscribe?.();
       this.connections.delete(connection.id);
+      if (kind === 'his') this.abandonChecksOf(connection.id);
       this.agent.clientsChanged();
     });
     if (kind === 'his') {
