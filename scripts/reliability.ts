@@ -234,7 +234,7 @@ async function tampering(): Promise<void> {
   await tamperCase(
     'one patient’s ledger rows deleted',
     (dir) => withDatabase(dir, (raw) => raw.prepare('DELETE FROM ledger WHERE patient_key = (SELECT patient_key FROM ledger LIMIT 1)').run()),
-    'not detectable on the PC alone: the hub keeps every committed order (hub history)',
+    'found by comparing the ledger with the commits in the audit trail (and the hub keeps a copy of every committed order)',
   );
   await tamperCase('the key file deleted', (dir) => unlinkSync(join(dir, 'rxgate.key')), 'the agent refuses a new key rather than orphan the history');
   await tamperCase(
