@@ -247,7 +247,7 @@ export function createHubHandler(options: HubServerOptions): (request: IncomingM
   }
 
   function decisionFilter(url: URL): DecisionFilter {
-    const query = parse(DecisionQuery, Object.fromEntries(url.searchParams));
+    const query = parse(DecisionQuery, searchFields(url));
     const range = dateRange(query.from, query.to, 31);
     return {
       from: range.from,
@@ -303,13 +303,13 @@ export function createHubHandler(options: HubServerOptions): (request: IncomingM
     }
     if (path === '/rules' && method === 'GET') {
       await session(request, 'any');
-      const query = parse(RangeQuery, Object.fromEntries(url.searchParams));
+      const query = parse(RangeQuery, searchFields(url));
       const range = dateRange(query.from, query.to, 28);
       return { ...range, rules: await store.ruleActivity(range.from, range.to) };
     }
     if (path === '/ranking' && method === 'GET') {
       await session(request, 'any');
-      const query = parse(RangeQuery, Object.fromEntries(url.searchParams));
+      const query = parse(RangeQuery, searchFields(url));
       const range = dateRange(query.from, query.to, 31);
       return {
         ...range,
@@ -418,6 +418,11 @@ function dateRange(from: string | undefined, to: string | undefined, days: numbe
   if (start >= end) throw new HttpError(400, 'invalid', '开始日期应早于结束日期');
   if (end.getTime() - start.getTime() > 366 * 86_400_000) throw new HttpError(400, 'invalid', '日期范围最多一年');
   return { from: start.toISOString(), to: end.toISOString() };
+}
+
+/** The query's fields, leaving out empty ones (an empty filter box means no filter). */
+function searchFields(url: URL): Record<string, string> {
+  return Object.fromEntries([...url.searchParams].filter(([, value]) => value !== ''));
 }
 
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {

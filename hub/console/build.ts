@@ -27,7 +27,6 @@ export async function buildConsole(options: { outDir: string; production?: boole
     logLevel: 'warning',
   });
   copyFileSync(join(__dirname, 'index.html'), join(outDir, 'index.html'));
-  copyFileSync(join(__dirname, 'console.css'), join(outDir, 'console.css'));
   options.log?.(`控制台已构建: ${outDir} (${Date.now() - started} ms)`);
   return outDir;
 }
