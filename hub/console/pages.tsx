@@ -261,6 +261,7 @@ export function RankingPage() {
   );
 }
 
+const SYNC_LABELS: Record<string, string> = { applied: '已更新', up_to_date: '已是最新', failed: '失败' };
 const ANCHOR_LABELS: Record<string, string> = { none: '未锚定', ok: '正常', truncated: '审计被截断', rewritten: '审计被改写' };
 
 export function FleetPage() {
@@ -327,7 +328,7 @@ export function FleetPage() {
                   <td>
                     {agent.syncResult ? (
                       <span className={`tag ${agent.syncResult === 'failed' ? 'tag--alarm' : 'tag--ok'}`} title={agent.syncMessage ?? ''}>
-                        {agent.syncResult}
+                        {SYNC_LABELS[agent.syncResult] ?? agent.syncResult}
                       </span>
                     ) : (
                       '—'
@@ -345,7 +346,8 @@ export function FleetPage() {
                     </span>
                     {flagged && <div className="muted">{agent.anchorDetail}</div>}
                   </td>
-                  <td className="actions">
+                  <td>
+                    <div className="actions">
                     {flagged && (
                       <button type="button" onClick={() => void act(`/agents/${agent.agentId}/clear-anchor`, '确认已核查, 清除该终端的审计告警并重新开始锚定?')}>
                         清除告警
@@ -356,6 +358,7 @@ export function FleetPage() {
                         吊销
                       </button>
                     )}
+                    </div>
                   </td>
                 </tr>
               );
