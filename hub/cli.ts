@@ -168,7 +168,7 @@ async function serve(values: Values): Promise<number> {
   const { key, created } = loadOrCreateKeyFile(keyPath);
   if (created) log(`已生成患者标识密钥 ${keyPath} — 请备份; 其他院端进程须使用同一文件`);
   const keyer = patientKeyer(key);
-  const store = await HubStore.open(databaseUrl(values));
+  const store = await HubStore.open(databaseUrl(values), { maxConnections: 20 });
   if (!(await store.checkKeyFingerprint(keyer.fingerprint))) {
     await store.close();
     throw new Error(`患者标识密钥 ${keyPath} 与数据库中记录的不一致: 同一数据库的所有院端进程须使用同一密钥文件`);

@@ -169,11 +169,14 @@ export function createHubHandler(options: HubServerOptions): (request: IncomingM
   }
 
   async function history(request: IncomingMessage): Promise<HistoryReply> {
-    const agentId = await authenticateAgent(request);
+    const credential = parseAgentCredential(request.headers.authorization);
+    if (!credential) throw new HttpError(401, 'unauthenticated', '缺少或无法识别的代理凭据');
     const body = parse(HistoryRequest, await readJson(request, MAX_SMALL_BYTES));
-    const rows = await store.history(keyer.key(body.patientId), body.since, body.limit);
-    // last_seen is for the fleet page; the answer does not wait for it.
-    store.touchAgent(agentId).catch(() => undefined);
+    // One query checks the credential and reads the rows. last_seen is left to deliveries, so
+    // a lookup writes nothing.
+    const rows = await store.history(credential.agentId, hashSecret(credential.secret), keyer.key(body.patientId), body.since, body.limit);
+    if (rows === 'unknown') throw new HttpError(401, 'unauthenticated', '代理凭据无效');
+    if (rows === 'revoked') throw new HttpError(403, 'revoked', '此代理已被吊销, 请联系信息科重新登记');
     return { rows };
   }
 

@@ -4,6 +4,7 @@
  * prepares each once per pooled connection. The store holds no state of its own beyond the
  * pool: any number of hub processes may share one database.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { Pool, type PoolClient, type QueryConfig } from 'pg';
 import type { AnchorState, DecisionAction, HubEvent, HubHistoryRow, StatusPayload } from '../../app/core/protocol/hub';
 import { migrate } from './migrations';
@@ -117,7 +118,10 @@ export interface SessionRow {
 
 const statements = {
   credential: 'SELECT secret_hash, revoked_at IS NOT NULL AS revoked FROM agents WHERE id = $1',
-  lockAgent: 'SELECT last_seq, revoked_at IS NOT NULL AS revoked, anchor_state, anchor_detail FROM agents WHERE id = $1 FOR UPDATE',
+  lockAgent: `SELECT last_seq, revoked_at IS NOT NULL AS revoked, anchor_state, anchor_detail,
+                (SELECT max(seq) FROM audit_anchors x WHERE x.agent_id = agents.id) AS anchor_seq,
+                (SELECT hash FROM audit_anchors x WHERE x.agent_id = agents.id ORDER BY seq DESC LIMIT 1) AS anchor_hash
+              FROM agents WHERE id = $1 FOR UPDATE`,
   recordEvents: `INSERT INTO agent_events (agent_id, event_id, seq, type, at)
                  SELECT $1, e.id, e.seq, e.type, e.at FROM jsonb_to_recordset($2::jsonb) AS e(id text, seq bigint, type text, at timestamptz)
                  ON CONFLICT DO NOTHING RETURNING event_id`,
@@ -134,15 +138,18 @@ const statements = {
                    category = EXCLUDED.category, days = EXCLUDED.days, qty = EXCLUDED.qty, amount = EXCLUDED.amount,
                    dept_code = EXCLUDED.dept_code, dept_name = EXCLUDED.dept_name, doctor_code = EXCLUDED.doctor_code,
                    doctor_name = EXCLUDED.doctor_name, channel = EXCLUDED.channel, recorded_at = EXCLUDED.recorded_at`,
-  insertFindings: `INSERT INTO findings (agent_id, event_id, finding_id, rule_id, kind, level, at)
-                   SELECT $1, f.event_id, f.finding_id, f.rule_id, f.kind, f.level, f.at
-                   FROM jsonb_to_recordset($2::jsonb) AS f(event_id text, finding_id text, rule_id text, kind text, level text, at timestamptz)
-                   ON CONFLICT DO NOTHING`,
-  insertDecisions: `INSERT INTO decisions (agent_id, event_id, check_id, at, kind, rule_id, finding_id, level, line, item_code,
+  // Findings and decisions of a batch in one round trip (two tables, so one statement is safe).
+  insertDecisions: `WITH fired AS (
+                      INSERT INTO findings (agent_id, event_id, finding_id, rule_id, kind, level, at)
+                      SELECT $1, f.event_id, f.finding_id, f.rule_id, f.kind, f.level, f.at
+                      FROM jsonb_to_recordset($2::jsonb) AS f(event_id text, finding_id text, rule_id text, kind text, level text, at timestamptz)
+                      ON CONFLICT DO NOTHING
+                    )
+                    INSERT INTO decisions (agent_id, event_id, check_id, at, kind, rule_id, finding_id, level, line, item_code,
                       item_name, reason, source, patient_key, dept_code, dept_name, doctor_code, doctor_name)
                     SELECT $1, d.event_id, d.check_id, d.at, d.kind, d.rule_id, d.finding_id, d.level, d.line, d.item_code,
                       d.item_name, d.reason, d.source, decode(d.patient_key, 'hex'), d.dept_code, d.dept_name, d.doctor_code, d.doctor_name
-                    FROM jsonb_to_recordset($2::jsonb) AS d(event_id text, check_id text, at timestamptz, kind text, rule_id text,
+                    FROM jsonb_to_recordset($3::jsonb) AS d(event_id text, check_id text, at timestamptz, kind text, rule_id text,
                       finding_id text, level text, line text, item_code text, item_name text, reason text, source text,
                       patient_key text, dept_code text, dept_name text, doctor_code text, doctor_name text)`,
   updateStatus: `UPDATE agents SET pc_name = $2, agent_version = $3, rules_version = $4, sync_result = $5, sync_message = $6,
@@ -150,18 +157,22 @@ const statements = {
   catalogue: `INSERT INTO rule_catalogue (rule_id, rules_version) SELECT unnest($1::text[]), $2
               ON CONFLICT (rule_id) DO UPDATE SET rules_version = EXCLUDED.rules_version, seen_at = now()
               WHERE rule_catalogue.rules_version <= EXCLUDED.rules_version`,
-  latestAnchor: 'SELECT seq, hash FROM audit_anchors WHERE agent_id = $1 ORDER BY seq DESC LIMIT 1',
   anchorAt: 'SELECT hash FROM audit_anchors WHERE agent_id = $1 AND seq = $2',
   insertAnchor: 'INSERT INTO audit_anchors (agent_id, seq, hash, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
   finishBatch: `UPDATE agents SET last_seen = now(), last_seq = GREATEST(last_seq, $2), anchor_state = $3, anchor_detail = $4,
                   anchor_flagged_at = CASE WHEN $3 IN ('truncated', 'rewritten') AND anchor_state NOT IN ('truncated', 'rewritten')
                                       THEN now() ELSE anchor_flagged_at END
                 WHERE id = $1 RETURNING last_seq`,
-  history: `SELECT l.rx_id, l.code, l.hosp_code, l.name, l.category, to_char(l.date, 'YYYY-MM-DD') AS date, l.days, l.qty, l.amount,
-              l.dept_code, l.dept_name, l.doctor_code, l.doctor_name, l.channel, l.check_id, l.recorded_at, a.pc_name
-            FROM ledger l JOIN agents a ON a.id = l.agent_id
-            WHERE l.patient_key = $1 AND l.date >= $2 ORDER BY l.date DESC, l.id DESC LIMIT $3`,
-  touch: 'UPDATE agents SET last_seen = now() WHERE id = $1',
+  // The caller's credential and the patient's rows in one round trip: the lookup runs inside
+  // the agent's check budget. Rows come only when the secret matches and the agent is not revoked.
+  history: `SELECT a.secret_hash, a.revoked_at IS NOT NULL AS revoked, h.*
+            FROM agents a LEFT JOIN LATERAL (
+              SELECT l.rx_id, l.code, l.hosp_code, l.name, l.category, to_char(l.date, 'YYYY-MM-DD') AS date, l.days, l.qty,
+                     l.amount, l.dept_code, l.dept_name, l.doctor_code, l.doctor_name, l.channel, l.check_id, l.recorded_at, p.pc_name
+              FROM ledger l JOIN agents p ON p.id = l.agent_id
+              WHERE l.patient_key = $3 AND l.date >= $4 ORDER BY l.date DESC, l.id DESC LIMIT $5
+            ) h ON a.revoked_at IS NULL AND a.secret_hash = $2
+            WHERE a.id = $1`,
 } as const;
 
 function named(name: keyof typeof statements, values: unknown[]): QueryConfig {
@@ -259,10 +270,6 @@ export class HubStore {
     return result.rowCount === 1;
   }
 
-  async touchAgent(agentId: string): Promise<void> {
-    await this.pool.query(named('touch', [agentId]));
-  }
-
   // ---- ingest -----------------------------------------------------------------------------
 
   /**
@@ -272,7 +279,14 @@ export class HubStore {
    */
   async ingest(agentId: string, events: KeyedEvent[]): Promise<IngestResult | 'revoked'> {
     return this.transaction(async (client) => {
-      const locked = await client.query<{ last_seq: string; revoked: boolean; anchor_state: AnchorState; anchor_detail: string | null }>(
+      const locked = await client.query<{
+        last_seq: string;
+        revoked: boolean;
+        anchor_state: AnchorState;
+        anchor_detail: string | null;
+        anchor_seq: string | null;
+        anchor_hash: string | null;
+      }>(
         named('lockAgent', [agentId]),
       );
       const agent = locked.rows[0];
@@ -290,21 +304,21 @@ export class HubStore {
       await this.applyStatus(client, agentId, accepted);
       let anchorState: AnchorState = agent.anchor_state;
       let anchorDetail = agent.anchor_detail;
+      let anchored = agent.anchor_seq === null ? null : { seq: Number(agent.anchor_seq), hash: agent.anchor_hash! };
       for (const { event } of accepted) {
         if (event.type !== 'audit-head') continue;
-        const verdict = await this.applyHead(client, agentId, event.head, event.at, anchorState);
+        const verdict = await this.applyHead(client, agentId, event.head, event.at, anchorState, anchored);
         anchorState = verdict.state;
         anchorDetail = verdict.detail ?? null;
+        anchored = verdict.anchored;
       }
       const maxSeq = events.reduce((highest, { event }) => Math.max(highest, event.seq), 0);
       const finished = await client.query<{ last_seq: string }>(named('finishBatch', [agentId, maxSeq, anchorState, anchorDetail]));
-      const latest = await client.query<{ seq: string }>(named('latestAnchor', [agentId]));
-      const anchorSeq = latest.rows[0] ? Number(latest.rows[0].seq) : undefined;
       return {
         accepted: accepted.length,
         duplicates: events.length - accepted.length,
         lastSeq: Number(finished.rows[0]!.last_seq),
-        anchor: { state: anchorState, seq: anchorSeq, detail: anchorDetail ?? undefined },
+        anchor: { state: anchorState, seq: anchored?.seq, detail: anchorDetail ?? undefined },
       };
     });
   }
@@ -375,8 +389,9 @@ export class HubStore {
         });
       }
     }
-    if (findings.length) await client.query(named('insertFindings', [agentId, JSON.stringify(findings)]));
-    if (decisions.length) await client.query(named('insertDecisions', [agentId, JSON.stringify(decisions)]));
+    if (findings.length || decisions.length) {
+      await client.query(named('insertDecisions', [agentId, JSON.stringify(findings), JSON.stringify(decisions)]));
+    }
   }
 
   private async applyStatus(client: PoolClient, agentId: string, events: KeyedEvent[]): Promise<void> {
@@ -412,26 +427,22 @@ export class HubStore {
     head: { seq: number; hash: string; previous?: { seq: number; hash: string } },
     at: string,
     current: AnchorState,
-  ): Promise<{ state: AnchorState; detail?: string }> {
-    const latest = await client.query<{ seq: string; hash: string }>(named('latestAnchor', [agentId]));
-    const last = latest.rows[0] ? { seq: Number(latest.rows[0].seq), hash: latest.rows[0].hash } : null;
+    last: { seq: number; hash: string } | null,
+  ): Promise<{ state: AnchorState; detail?: string; anchored: { seq: number; hash: string } | null }> {
     const flagged = current === 'truncated' || current === 'rewritten';
-    if (last && head.seq < last.seq) {
-      return { state: flagged ? current : 'truncated', detail: `审计记录从第 ${last.seq} 条退回到第 ${head.seq} 条` };
-    }
-    const same = await client.query<{ hash: string }>(named('anchorAt', [agentId, head.seq]));
-    if (same.rows[0] && same.rows[0].hash !== head.hash) {
-      return { state: flagged ? current : 'rewritten', detail: `第 ${head.seq} 条审计记录的哈希与已锚定的不同` };
-    }
+    const flag = (state: AnchorState, detail: string) => ({ state: flagged ? current : state, detail, anchored: last });
+    if (last && head.seq < last.seq) return flag('truncated', `审计记录从第 ${last.seq} 条退回到第 ${head.seq} 条`);
+    const sameSeqHash = last && head.seq === last.seq ? last.hash : null;
+    if (sameSeqHash !== null && sameSeqHash !== head.hash) return flag('rewritten', `第 ${head.seq} 条审计记录的哈希与已锚定的不同`);
     if (head.previous) {
       const anchored = await client.query<{ hash: string }>(named('anchorAt', [agentId, head.previous.seq]));
       if (anchored.rows[0] && anchored.rows[0].hash !== head.previous.hash) {
-        return { state: flagged ? current : 'rewritten', detail: `第 ${head.previous.seq} 条审计记录已被改写` };
+        return flag('rewritten', `第 ${head.previous.seq} 条审计记录已被改写`);
       }
     }
-    if (flagged) return { state: current };
-    await client.query(named('insertAnchor', [agentId, head.seq, head.hash, at]));
-    return { state: 'ok' };
+    if (flagged) return { state: current, anchored: last };
+    if (!last || head.seq > last.seq) await client.query(named('insertAnchor', [agentId, head.seq, head.hash, at]));
+    return { state: 'ok', anchored: last && head.seq <= last.seq ? last : { seq: head.seq, hash: head.hash } };
   }
 
   /** Clears an anchor flag after IT has looked into it; the series starts afresh. */
@@ -456,9 +467,24 @@ export class HubStore {
 
   // ---- history ----------------------------------------------------------------------------
 
-  async history(patientKey: Buffer, since: string, limit: number): Promise<HubHistoryRow[]> {
-    const result = await this.pool.query<HistoryDbRow>(named('history', [patientKey, since, limit]));
-    return result.rows.map(historyRow);
+  /**
+   * The patient's rows from every PC, newest first, for an agent presenting `secretHash`;
+   * 'unknown' when there is no such agent or the secret is wrong, 'revoked' when revoked.
+   */
+  async history(
+    agentId: string,
+    secretHash: Buffer,
+    patientKey: Buffer,
+    since: string,
+    limit: number,
+  ): Promise<HubHistoryRow[] | 'unknown' | 'revoked'> {
+    const result = await this.pool.query<HistoryDbRow & { secret_hash: Buffer; revoked: boolean }>(
+      named('history', [agentId, secretHash, patientKey, since, limit]),
+    );
+    const first = result.rows[0];
+    if (!first || !sameBytes(first.secret_hash, secretHash)) return 'unknown';
+    if (first.revoked) return 'revoked';
+    return result.rows.filter((row) => row.rx_id !== null).map(historyRow);
   }
 
   /** Counts for tests and the fleet page. */
@@ -698,6 +724,10 @@ export class HubStore {
     );
     return result.rows.map((row) => ({ at: row.at.toISOString(), username: row.username, action: row.action, detail: row.detail }));
   }
+}
+
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function decisionKind(action: DecisionAction['action']): string {

@@ -97,6 +97,8 @@ export const HUB_MIGRATIONS: readonly HubMigration[] = [
       -- The history lookup walks this index backwards from the newest date.
       CREATE INDEX ledger_patient_date ON ledger (patient_key, date DESC);
       CREATE INDEX ledger_date ON ledger (date);
+      -- Recording an order again replaces that check's lines.
+      CREATE INDEX ledger_agent_check ON ledger (agent_id, check_id);
 
       -- Findings that fired on a check a decision answered: rule activity.
       CREATE TABLE findings (
