@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { packageRoot } from './paths';
 import { loadOrCreateKeyFile, hashPassword, patientKeyer } from './security';
 import { issueEnrolmentCode, startHubServer } from './server';
 import { HubStore } from './store/hub-store';
@@ -147,7 +148,7 @@ async function readPassword(): Promise<string> {
 /** The built console; built from source on first start in a checkout. */
 async function consoleDirectory(values: Values, log: (line: string) => void): Promise<string | undefined> {
   if (values['console-dir']) return resolve(values['console-dir'] as string);
-  const root = resolve(__dirname, '..');
+  const root = packageRoot();
   const built = join(root, 'dist', 'hub-console');
   if (existsSync(join(built, 'index.html'))) return built;
   if (!existsSync(join(root, 'hub', 'console', 'main.tsx'))) return undefined;

@@ -5,6 +5,10 @@
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { packageRoot } from '../paths';
+
+/** The console's sources, which stay in hub/console (the compiled build has no .tsx). */
+const sourceDir = join(packageRoot(), 'hub', 'console');
 
 export async function buildConsole(options: { outDir: string; production?: boolean; log?: (line: string) => void }): Promise<string> {
   const outDir = resolve(options.outDir);
@@ -13,7 +17,7 @@ export async function buildConsole(options: { outDir: string; production?: boole
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   await build({
-    entryPoints: { console: join(__dirname, 'main.tsx') },
+    entryPoints: { console: join(sourceDir, 'main.tsx') },
     outdir: outDir,
     bundle: true,
     format: 'iife',
@@ -26,13 +30,13 @@ export async function buildConsole(options: { outDir: string; production?: boole
     define: { 'process.env.NODE_ENV': JSON.stringify(production ? 'production' : 'development') },
     logLevel: 'warning',
   });
-  copyFileSync(join(__dirname, 'index.html'), join(outDir, 'index.html'));
+  copyFileSync(join(sourceDir, 'index.html'), join(outDir, 'index.html'));
   options.log?.(`控制台已构建: ${outDir} (${Date.now() - started} ms)`);
   return outDir;
 }
 
 if (require.main === module) {
-  buildConsole({ outDir: process.argv[2] ?? join(__dirname, '..', '..', 'dist', 'hub-console'), log: (line) => console.log(line) }).catch((error: unknown) => {
+  buildConsole({ outDir: process.argv[2] ?? join(packageRoot(), 'dist', 'hub-console'), log: (line) => console.log(line) }).catch((error: unknown) => {
     console.error(`控制台构建失败: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   });

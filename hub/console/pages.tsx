@@ -348,16 +348,16 @@ export function FleetPage() {
                   </td>
                   <td>
                     <div className="actions">
-                    {flagged && (
-                      <button type="button" onClick={() => void act(`/agents/${agent.agentId}/clear-anchor`, '确认已核查, 清除该终端的审计告警并重新开始锚定?')}>
-                        清除告警
-                      </button>
-                    )}
-                    {!agent.revokedAt && (
-                      <button type="button" onClick={() => void act(`/agents/${agent.agentId}/revoke`, `吊销 ${agent.pcName} 的凭据? 之后它须重新登记。`)}>
-                        吊销
-                      </button>
-                    )}
+                      {flagged && (
+                        <button type="button" onClick={() => void act(`/agents/${agent.agentId}/clear-anchor`, '确认已核查, 清除该终端的审计告警并重新开始锚定?')}>
+                          清除告警
+                        </button>
+                      )}
+                      {!agent.revokedAt && (
+                        <button type="button" onClick={() => void act(`/agents/${agent.agentId}/revoke`, `吊销 ${agent.pcName} 的凭据? 之后它须重新登记。`)}>
+                          吊销
+                        </button>
+                      )}
                     </div>
                   </td>
                 </tr>
