@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { HubClient, HubError } from '../app/core/hub-client';
 import type { HubEvent } from '../app/core/protocol/hub';
-import { loadOrCreateKeyFile, patientKeyer } from '../hub/security';
+import { loadOrCreateKeyFile, patientKeyer, verifyPassword } from '../hub/security';
 import { issueEnrolmentCode, startHubServer, type RunningHub } from '../hub/server';
 import { HubStore } from '../hub/store/hub-store';
 import { HUB_SCHEMA_VERSION } from '../hub/store/migrations';
@@ -90,6 +90,8 @@ describe('hub on PostgreSQL', { skip, timeout: 240_000 }, () => {
       // Both start at once: the advisory lock lets one migrate while the other waits.
       hubs.push(...(await Promise.all([startHubProcess(url, keyFile, ['--console-dir', work]), startHubProcess(url, keyFile, ['--console-dir', work])])));
       const [hub1, hub2] = hubs as [HubProcess, HubProcess];
+      // A third process with another patient-id key would write hashes nobody can match: refused.
+      await assert.rejects(startHubProcess(url, join(work, 'other.key'), ['--console-dir', work]), /密钥.*不一致/);
       const codeA = codeFrom(hubCli(url, ['enrol-code']));
       const codeB = codeFrom(hubCli(url, ['enrol-code', '--hours', '2']));
 
@@ -172,6 +174,30 @@ describe('hub on PostgreSQL', { skip, timeout: 240_000 }, () => {
     } finally {
       for (const client of clients) client.close();
       await Promise.all(hubs.map((hub) => hub.stop()));
+    }
+  });
+
+  test('rxgate hub user add/passwd read the password from stdin and store a slow hash', { timeout: 60_000 }, async () => {
+    const url = await cluster.createDatabase('cli_users');
+    assert.match(hubCli(url, ['user', 'add', 'zhangsan', '--role', 'reviewer'], 'first-password-1\n'), /已新建用户 zhangsan/);
+    hubCli(url, ['user', 'passwd', 'zhangsan'], 'second-password-2\n');
+    const refused = spawnSync(process.execPath, [join(root, 'bin', 'rxgate.js'), 'hub', 'user', 'add', 'lisi', '--role', 'boss'], {
+      env: { ...process.env, RXGATE_HUB_DATABASE: url },
+      input: 'whatever-password\n',
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /--role/);
+    const store = await HubStore.open(url);
+    try {
+      const user = await store.userByName('zhangsan');
+      assert.equal(user?.role, 'reviewer');
+      assert.equal(await verifyPassword('second-password-2', user!.passwordHash), true);
+      assert.equal(await verifyPassword('first-password-1', user!.passwordHash), false);
+      assert.equal(await store.userByName('lisi'), null);
+    } finally {
+      await store.close();
     }
   });
 
@@ -320,7 +346,6 @@ describe('hub client time budget', { timeout: 30_000 }, () => {
     try {
       const rows = await client.lookupHistory('P-1', '2000-01-01', { budgetMs: 25 });
       assert.equal(rows, null);
-      assert.ok(held.length >= 1, 'the request reached the stalled hub');
     } finally {
       client.close();
     }
