@@ -54,7 +54,8 @@ function postgresUser(): { uid: number; gid: number } | null {
   return { uid, gid };
 }
 
-export async function startCluster(): Promise<TestCluster> {
+/** Starts a cluster; `settings` are extra `-c name=value` server settings (the bench sizes memory). */
+export async function startCluster(extraSettings: string[] = []): Promise<TestCluster> {
   const bin = postgresBin();
   if (!bin) throw new Error('PostgreSQL is not installed');
   const dir = mkdtempSync(join(tmpdir(), 'rxgate-pg-'));
@@ -98,6 +99,7 @@ export async function startCluster(): Promise<TestCluster> {
       '-c synchronous_commit=off',
       '-c full_page_writes=off',
       '-c max_connections=200',
+      ...extraSettings.map((setting) => `-c ${setting}`),
     ].join(' ');
     run('pg_ctl', ['-D', data, '-o', settings, '-l', join(dir, 'log'), '-w', '-t', '60', 'start']);
     started = true;

@@ -133,8 +133,8 @@ const statements = {
                  FROM jsonb_to_recordset($2::jsonb) AS r(patient_key text, date date, check_id text, rx_id text, code text,
                    hosp_code text, name text, category text, days integer, qty double precision, amount double precision,
                    dept_code text, dept_name text, doctor_code text, doctor_name text, channel text, recorded_at timestamptz)
-                 ON CONFLICT (agent_id, rx_id) DO UPDATE SET patient_key = EXCLUDED.patient_key, date = EXCLUDED.date,
-                   check_id = EXCLUDED.check_id, code = EXCLUDED.code, hosp_code = EXCLUDED.hosp_code, name = EXCLUDED.name,
+                 ON CONFLICT (agent_id, check_id, rx_id) DO UPDATE SET patient_key = EXCLUDED.patient_key, date = EXCLUDED.date,
+                   code = EXCLUDED.code, hosp_code = EXCLUDED.hosp_code, name = EXCLUDED.name,
                    category = EXCLUDED.category, days = EXCLUDED.days, qty = EXCLUDED.qty, amount = EXCLUDED.amount,
                    dept_code = EXCLUDED.dept_code, dept_name = EXCLUDED.dept_name, doctor_code = EXCLUDED.doctor_code,
                    doctor_name = EXCLUDED.doctor_name, channel = EXCLUDED.channel, recorded_at = EXCLUDED.recorded_at`,

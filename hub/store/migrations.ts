@@ -92,13 +92,12 @@ export const HUB_MIGRATIONS: readonly HubMigration[] = [
         doctor_name text,
         channel text NOT NULL,
         recorded_at timestamptz NOT NULL,
-        UNIQUE (agent_id, rx_id)
+        -- Also the index for replacing a check's lines when its order is recorded again.
+        UNIQUE (agent_id, check_id, rx_id)
       );
-      -- The history lookup walks this index backwards from the newest date.
+      -- The history lookup walks this index backwards from the newest date. Retention's daily
+      -- DELETE by date scans the table instead of every ingest keeping a date index up to date.
       CREATE INDEX ledger_patient_date ON ledger (patient_key, date DESC);
-      CREATE INDEX ledger_date ON ledger (date);
-      -- Recording an order again replaces that check's lines.
-      CREATE INDEX ledger_agent_check ON ledger (agent_id, check_id);
 
       -- Findings that fired on a check a decision answered: rule activity.
       CREATE TABLE findings (
