@@ -118,51 +118,68 @@ export interface SessionRow {
 
 const statements = {
   credential: 'SELECT secret_hash, revoked_at IS NOT NULL AS revoked FROM agents WHERE id = $1',
-  lockAgent: `SELECT last_seq, revoked_at IS NOT NULL AS revoked, anchor_state, anchor_detail,
-                (SELECT max(seq) FROM audit_anchors x WHERE x.agent_id = agents.id) AS anchor_seq,
-                (SELECT hash FROM audit_anchors x WHERE x.agent_id = agents.id ORDER BY seq DESC LIMIT 1) AS anchor_hash
-              FROM agents WHERE id = $1 FOR UPDATE`,
-  recordEvents: `INSERT INTO agent_events (agent_id, event_id, seq, type, at)
+  // Locks the agent's row (batches of one agent apply one after another, whichever hub process
+  // got them) and records the batch's event ids in one round trip; the ids already recorded
+  // come back absent from `fresh`.
+  beginBatch: `WITH agent AS (
+                 SELECT last_seq, revoked_at IS NOT NULL AS revoked, anchor_state, anchor_detail,
+                   (SELECT max(seq) FROM audit_anchors x WHERE x.agent_id = agents.id) AS anchor_seq,
+                   (SELECT hash FROM audit_anchors x WHERE x.agent_id = agents.id ORDER BY seq DESC LIMIT 1) AS anchor_hash
+                 FROM agents WHERE id = $1 FOR UPDATE
+               ), recorded AS (
+                 INSERT INTO agent_events (agent_id, event_id, seq, type, at)
                  SELECT $1, e.id, e.seq, e.type, e.at FROM jsonb_to_recordset($2::jsonb) AS e(id text, seq bigint, type text, at timestamptz)
-                 ON CONFLICT DO NOTHING RETURNING event_id`,
-  deleteOrders: 'DELETE FROM ledger WHERE agent_id = $1 AND check_id = ANY($2::text[])',
-  insertLedger: `INSERT INTO ledger (patient_key, date, agent_id, check_id, rx_id, code, hosp_code, name, category, days, qty,
+                 WHERE EXISTS (SELECT 1 FROM agent WHERE NOT agent.revoked)
+                 ON CONFLICT DO NOTHING RETURNING event_id
+               )
+               SELECT agent.*, ARRAY(SELECT event_id FROM recorded) AS fresh FROM agent`,
+  // Everything else a batch writes, in one statement. The DELETE removes only lines the new
+  // order no longer has, so it never touches a row the upsert writes in the same statement.
+  writeBatch: `WITH gone AS (
+                 DELETE FROM ledger WHERE agent_id = $1 AND check_id = ANY($2::text[]) AND NOT (rx_id = ANY($3::text[]))
+               ), written AS (
+                 INSERT INTO ledger (patient_key, date, agent_id, check_id, rx_id, code, hosp_code, name, category, days, qty,
                    amount, dept_code, dept_name, doctor_code, doctor_name, channel, recorded_at)
                  SELECT decode(r.patient_key, 'hex'), r.date, $1, r.check_id, r.rx_id, r.code, r.hosp_code, r.name, r.category,
                    r.days, r.qty, r.amount, r.dept_code, r.dept_name, r.doctor_code, r.doctor_name, r.channel, r.recorded_at
-                 FROM jsonb_to_recordset($2::jsonb) AS r(patient_key text, date date, check_id text, rx_id text, code text,
+                 FROM jsonb_to_recordset($4::jsonb) AS r(patient_key text, date date, check_id text, rx_id text, code text,
                    hosp_code text, name text, category text, days integer, qty double precision, amount double precision,
                    dept_code text, dept_name text, doctor_code text, doctor_name text, channel text, recorded_at timestamptz)
                  ON CONFLICT (agent_id, check_id, rx_id) DO UPDATE SET patient_key = EXCLUDED.patient_key, date = EXCLUDED.date,
                    code = EXCLUDED.code, hosp_code = EXCLUDED.hosp_code, name = EXCLUDED.name,
                    category = EXCLUDED.category, days = EXCLUDED.days, qty = EXCLUDED.qty, amount = EXCLUDED.amount,
                    dept_code = EXCLUDED.dept_code, dept_name = EXCLUDED.dept_name, doctor_code = EXCLUDED.doctor_code,
-                   doctor_name = EXCLUDED.doctor_name, channel = EXCLUDED.channel, recorded_at = EXCLUDED.recorded_at`,
-  // Findings and decisions of a batch in one round trip (two tables, so one statement is safe).
-  insertDecisions: `WITH fired AS (
-                      INSERT INTO findings (agent_id, event_id, finding_id, rule_id, kind, level, at)
-                      SELECT $1, f.event_id, f.finding_id, f.rule_id, f.kind, f.level, f.at
-                      FROM jsonb_to_recordset($2::jsonb) AS f(event_id text, finding_id text, rule_id text, kind text, level text, at timestamptz)
-                      ON CONFLICT DO NOTHING
-                    )
-                    INSERT INTO decisions (agent_id, event_id, check_id, at, kind, rule_id, finding_id, level, line, item_code,
-                      item_name, reason, source, patient_key, dept_code, dept_name, doctor_code, doctor_name)
-                    SELECT $1, d.event_id, d.check_id, d.at, d.kind, d.rule_id, d.finding_id, d.level, d.line, d.item_code,
-                      d.item_name, d.reason, d.source, decode(d.patient_key, 'hex'), d.dept_code, d.dept_name, d.doctor_code, d.doctor_name
-                    FROM jsonb_to_recordset($3::jsonb) AS d(event_id text, check_id text, at timestamptz, kind text, rule_id text,
-                      finding_id text, level text, line text, item_code text, item_name text, reason text, source text,
-                      patient_key text, dept_code text, dept_name text, doctor_code text, doctor_name text)`,
-  updateStatus: `UPDATE agents SET pc_name = $2, agent_version = $3, rules_version = $4, sync_result = $5, sync_message = $6,
-                   sync_at = $7, outbox_backlog = $8 WHERE id = $1`,
+                   doctor_name = EXCLUDED.doctor_name, channel = EXCLUDED.channel, recorded_at = EXCLUDED.recorded_at
+               ), fired AS (
+                 INSERT INTO findings (agent_id, event_id, finding_id, rule_id, kind, level, at)
+                 SELECT $1, f.event_id, f.finding_id, f.rule_id, f.kind, f.level, f.at
+                 FROM jsonb_to_recordset($5::jsonb) AS f(event_id text, finding_id text, rule_id text, kind text, level text, at timestamptz)
+                 ON CONFLICT DO NOTHING
+               ), decided AS (
+                 INSERT INTO decisions (agent_id, event_id, check_id, at, kind, rule_id, finding_id, level, line, item_code,
+                   item_name, reason, source, patient_key, dept_code, dept_name, doctor_code, doctor_name)
+                 SELECT $1, d.event_id, d.check_id, d.at, d.kind, d.rule_id, d.finding_id, d.level, d.line, d.item_code,
+                   d.item_name, d.reason, d.source, decode(d.patient_key, 'hex'), d.dept_code, d.dept_name, d.doctor_code, d.doctor_name
+                 FROM jsonb_to_recordset($6::jsonb) AS d(event_id text, check_id text, at timestamptz, kind text, rule_id text,
+                   finding_id text, level text, line text, item_code text, item_name text, reason text, source text,
+                   patient_key text, dept_code text, dept_name text, doctor_code text, doctor_name text)
+               )
+               UPDATE agents SET last_seen = now(), last_seq = GREATEST(last_seq, $7), anchor_state = $8, anchor_detail = $9,
+                 anchor_flagged_at = CASE WHEN $8 IN ('truncated', 'rewritten') AND anchor_state NOT IN ('truncated', 'rewritten')
+                                     THEN now() ELSE anchor_flagged_at END,
+                 pc_name = COALESCE($10::jsonb ->> 'pcName', pc_name),
+                 agent_version = COALESCE($10::jsonb ->> 'agentVersion', agent_version),
+                 rules_version = CASE WHEN $10::jsonb IS NULL THEN rules_version ELSE ($10::jsonb ->> 'rulesVersion')::integer END,
+                 sync_result = CASE WHEN $10::jsonb IS NULL THEN sync_result ELSE $10::jsonb ->> 'syncResult' END,
+                 sync_message = CASE WHEN $10::jsonb IS NULL THEN sync_message ELSE $10::jsonb ->> 'syncMessage' END,
+                 sync_at = CASE WHEN $10::jsonb IS NULL THEN sync_at ELSE ($10::jsonb ->> 'syncAt')::timestamptz END,
+                 outbox_backlog = CASE WHEN $10::jsonb IS NULL THEN outbox_backlog ELSE ($10::jsonb ->> 'outboxBacklog')::integer END
+               WHERE id = $1 RETURNING last_seq`,
   catalogue: `INSERT INTO rule_catalogue (rule_id, rules_version) SELECT unnest($1::text[]), $2
               ON CONFLICT (rule_id) DO UPDATE SET rules_version = EXCLUDED.rules_version, seen_at = now()
               WHERE rule_catalogue.rules_version <= EXCLUDED.rules_version`,
   anchorAt: 'SELECT hash FROM audit_anchors WHERE agent_id = $1 AND seq = $2',
   insertAnchor: 'INSERT INTO audit_anchors (agent_id, seq, hash, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-  finishBatch: `UPDATE agents SET last_seen = now(), last_seq = GREATEST(last_seq, $2), anchor_state = $3, anchor_detail = $4,
-                  anchor_flagged_at = CASE WHEN $3 IN ('truncated', 'rewritten') AND anchor_state NOT IN ('truncated', 'rewritten')
-                                      THEN now() ELSE anchor_flagged_at END
-                WHERE id = $1 RETURNING last_seq`,
   // The caller's credential and the patient's rows in one round trip: the lookup runs inside
   // the agent's check budget. Rows come only when the secret matches and the agent is not revoked.
   history: `SELECT a.secret_hash, a.revoked_at IS NOT NULL AS revoked, h.*
@@ -279,29 +296,24 @@ export class HubStore {
    */
   async ingest(agentId: string, events: KeyedEvent[]): Promise<IngestResult | 'revoked'> {
     return this.transaction(async (client) => {
-      const locked = await client.query<{
+      const begun = await client.query<{
         last_seq: string;
         revoked: boolean;
         anchor_state: AnchorState;
         anchor_detail: string | null;
         anchor_seq: string | null;
         anchor_hash: string | null;
+        fresh: string[];
       }>(
-        named('lockAgent', [agentId]),
-      );
-      const agent = locked.rows[0];
-      if (!agent || agent.revoked) return 'revoked';
-      const recorded = await client.query<{ event_id: string }>(
-        named('recordEvents', [
+        named('beginBatch', [
           agentId,
           JSON.stringify(events.map(({ event }) => ({ id: event.id, seq: event.seq, type: event.type, at: event.at }))),
         ]),
       );
-      const fresh = new Set(recorded.rows.map((row) => row.event_id));
+      const agent = begun.rows[0];
+      if (!agent || agent.revoked) return 'revoked';
+      const fresh = new Set(agent.fresh);
       const accepted = events.filter(({ event }) => fresh.has(event.id));
-      await this.applyOrders(client, agentId, accepted);
-      await this.applyDecisions(client, agentId, accepted);
-      await this.applyStatus(client, agentId, accepted);
       let anchorState: AnchorState = agent.anchor_state;
       let anchorDetail = agent.anchor_detail;
       let anchored = agent.anchor_seq === null ? null : { seq: Number(agent.anchor_seq), hash: agent.anchor_hash! };
@@ -312,107 +324,44 @@ export class HubStore {
         anchorDetail = verdict.detail ?? null;
         anchored = verdict.anchored;
       }
+      const status = latestStatus(accepted);
+      if (status?.ruleIds?.length && status.rulesVersion !== null) {
+        await client.query(named('catalogue', [status.ruleIds, status.rulesVersion]));
+      }
+      const orders = orderRows(accepted);
+      const { findings, decisions } = decisionRows(accepted);
       const maxSeq = events.reduce((highest, { event }) => Math.max(highest, event.seq), 0);
-      const finished = await client.query<{ last_seq: string }>(named('finishBatch', [agentId, maxSeq, anchorState, anchorDetail]));
+      const written = await client.query<{ last_seq: string }>(
+        named('writeBatch', [
+          agentId,
+          orders.checkIds,
+          orders.rxIds,
+          JSON.stringify(orders.rows),
+          JSON.stringify(findings),
+          JSON.stringify(decisions),
+          maxSeq,
+          anchorState,
+          anchorDetail,
+          status
+            ? JSON.stringify({
+                pcName: status.pcName,
+                agentVersion: status.agentVersion,
+                rulesVersion: status.rulesVersion,
+                syncResult: status.lastSync?.result ?? null,
+                syncMessage: status.lastSync?.message ?? status.lastSync?.code ?? null,
+                syncAt: status.lastSync?.at ?? null,
+                outboxBacklog: status.outboxBacklog,
+              })
+            : null,
+        ]),
+      );
       return {
         accepted: accepted.length,
         duplicates: events.length - accepted.length,
-        lastSeq: Number(finished.rows[0]!.last_seq),
+        lastSeq: Number(written.rows[0]!.last_seq),
         anchor: { state: anchorState, seq: anchored?.seq, detail: anchorDetail ?? undefined },
       };
     });
-  }
-
-  private async applyOrders(client: PoolClient, agentId: string, events: KeyedEvent[]): Promise<void> {
-    // The newest order event for a check wins, as recording an order again does on the agent.
-    const latestByCheck = new Map<string, KeyedEvent>();
-    for (const keyed of events) if (keyed.event.type === 'order') latestByCheck.set(keyed.event.order.checkId, keyed);
-    if (latestByCheck.size === 0) return;
-    const rows: Record<string, unknown>[] = [];
-    for (const { event, patientKey } of latestByCheck.values()) {
-      if (event.type !== 'order' || !patientKey) continue;
-      for (const item of event.order.items) {
-        rows.push({
-          patient_key: patientKey.toString('hex'),
-          date: item.date,
-          check_id: event.order.checkId,
-          rx_id: item.rxId,
-          code: item.code ?? null,
-          hosp_code: item.hospCode ?? null,
-          name: item.name ?? null,
-          category: item.category,
-          days: item.days ?? null,
-          qty: item.qty ?? null,
-          amount: item.amount ?? null,
-          dept_code: item.deptCode ?? null,
-          dept_name: item.deptName ?? null,
-          doctor_code: item.doctorCode ?? null,
-          doctor_name: item.doctorName ?? null,
-          channel: item.channel,
-          recorded_at: event.at,
-        });
-      }
-    }
-    await client.query(named('deleteOrders', [agentId, [...latestByCheck.keys()]]));
-    await client.query(named('insertLedger', [agentId, JSON.stringify(rows)]));
-  }
-
-  private async applyDecisions(client: PoolClient, agentId: string, events: KeyedEvent[]): Promise<void> {
-    const findings: Record<string, unknown>[] = [];
-    const decisions: Record<string, unknown>[] = [];
-    for (const { event, patientKey } of events) {
-      if (event.type !== 'decision') continue;
-      const decision = event.decision;
-      for (const finding of decision.findings) {
-        findings.push({ event_id: event.id, finding_id: finding.findingId, rule_id: finding.ruleId, kind: finding.kind, level: finding.level, at: event.at });
-      }
-      if (decision.outcome !== 'proceed') continue;
-      for (const action of decision.actions) {
-        decisions.push({
-          event_id: event.id,
-          check_id: decision.checkId,
-          at: event.at,
-          kind: decisionKind(action.action),
-          rule_id: action.ruleId,
-          finding_id: action.findingId,
-          level: action.level,
-          line: action.line,
-          item_code: action.itemCode ?? null,
-          item_name: action.itemName ?? null,
-          reason: action.reason ?? null,
-          source: decision.source ?? null,
-          patient_key: patientKey ? patientKey.toString('hex') : null,
-          dept_code: decision.dept?.code ?? null,
-          dept_name: decision.dept?.name ?? null,
-          doctor_code: decision.doctor?.code ?? null,
-          doctor_name: decision.doctor?.name ?? null,
-        });
-      }
-    }
-    if (findings.length || decisions.length) {
-      await client.query(named('insertDecisions', [agentId, JSON.stringify(findings), JSON.stringify(decisions)]));
-    }
-  }
-
-  private async applyStatus(client: PoolClient, agentId: string, events: KeyedEvent[]): Promise<void> {
-    let latest: StatusPayload | undefined;
-    for (const { event } of events) if (event.type === 'status') latest = event.status;
-    if (!latest) return;
-    await client.query(
-      named('updateStatus', [
-        agentId,
-        latest.pcName,
-        latest.agentVersion,
-        latest.rulesVersion,
-        latest.lastSync?.result ?? null,
-        latest.lastSync?.message ?? latest.lastSync?.code ?? null,
-        latest.lastSync?.at ?? null,
-        latest.outboxBacklog,
-      ]),
-    );
-    if (latest.ruleIds?.length && latest.rulesVersion !== null) {
-      await client.query(named('catalogue', [latest.ruleIds, latest.rulesVersion]));
-    }
   }
 
   /**
@@ -724,6 +673,82 @@ export class HubStore {
     );
     return result.rows.map((row) => ({ at: row.at.toISOString(), username: row.username, action: row.action, detail: row.detail }));
   }
+}
+
+/** The ledger rows a batch writes: the newest order event per check wins, as recording an order again does on the agent. */
+function orderRows(events: KeyedEvent[]): { checkIds: string[]; rxIds: string[]; rows: Record<string, unknown>[] } {
+  const latestByCheck = new Map<string, KeyedEvent>();
+  for (const keyed of events) if (keyed.event.type === 'order') latestByCheck.set(keyed.event.order.checkId, keyed);
+  const rows: Record<string, unknown>[] = [];
+  const rxIds: string[] = [];
+  for (const { event, patientKey } of latestByCheck.values()) {
+    if (event.type !== 'order' || !patientKey) continue;
+    for (const item of event.order.items) {
+      rxIds.push(item.rxId);
+      rows.push({
+        patient_key: patientKey.toString('hex'),
+        date: item.date,
+        check_id: event.order.checkId,
+        rx_id: item.rxId,
+        code: item.code ?? null,
+        hosp_code: item.hospCode ?? null,
+        name: item.name ?? null,
+        category: item.category,
+        days: item.days ?? null,
+        qty: item.qty ?? null,
+        amount: item.amount ?? null,
+        dept_code: item.deptCode ?? null,
+        dept_name: item.deptName ?? null,
+        doctor_code: item.doctorCode ?? null,
+        doctor_name: item.doctorName ?? null,
+        channel: item.channel,
+        recorded_at: event.at,
+      });
+    }
+  }
+  return { checkIds: [...latestByCheck.keys()], rxIds, rows };
+}
+
+/** Findings (every decision, for rule activity) and the reviewable actions (decisions to proceed). */
+function decisionRows(events: KeyedEvent[]): { findings: Record<string, unknown>[]; decisions: Record<string, unknown>[] } {
+  const findings: Record<string, unknown>[] = [];
+  const decisions: Record<string, unknown>[] = [];
+  for (const { event, patientKey } of events) {
+    if (event.type !== 'decision') continue;
+    const decision = event.decision;
+    for (const finding of decision.findings) {
+      findings.push({ event_id: event.id, finding_id: finding.findingId, rule_id: finding.ruleId, kind: finding.kind, level: finding.level, at: event.at });
+    }
+    if (decision.outcome !== 'proceed') continue;
+    for (const action of decision.actions) {
+      decisions.push({
+        event_id: event.id,
+        check_id: decision.checkId,
+        at: event.at,
+        kind: decisionKind(action.action),
+        rule_id: action.ruleId,
+        finding_id: action.findingId,
+        level: action.level,
+        line: action.line,
+        item_code: action.itemCode ?? null,
+        item_name: action.itemName ?? null,
+        reason: action.reason ?? null,
+        source: decision.source ?? null,
+        patient_key: patientKey ? patientKey.toString('hex') : null,
+        dept_code: decision.dept?.code ?? null,
+        dept_name: decision.dept?.name ?? null,
+        doctor_code: decision.doctor?.code ?? null,
+        doctor_name: decision.doctor?.name ?? null,
+      });
+    }
+  }
+  return { findings, decisions };
+}
+
+function latestStatus(events: KeyedEvent[]): StatusPayload | undefined {
+  let latest: StatusPayload | undefined;
+  for (const { event } of events) if (event.type === 'status') latest = event.status;
+  return latest;
 }
 
 function sameBytes(a: Buffer, b: Buffer): boolean {
