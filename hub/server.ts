@@ -33,6 +33,8 @@ const MAX_EVENTS_BYTES = 4 * 1024 * 1024;
 const MAX_SMALL_BYTES = 16 * 1024;
 const SESSION_COOKIE = 'rxgate_hub_session';
 const SESSION_HOURS = 8;
+const LOCKOUT_FAILURES = 5;
+const LOCKOUT_MINUTES = 15;
 /** Enrolment codes are meant to be used the same day. */
 export const ENROLMENT_CODE_HOURS = 24;
 
@@ -222,6 +224,12 @@ export function createHubHandler(options: HubServerOptions): (request: IncomingM
   async function login(request: IncomingMessage, response: ServerResponse): Promise<unknown> {
     checkOrigin(request);
     const body = parse(LoginBody, await readJson(request, MAX_SMALL_BYTES));
+    // Guessing passwords is slowed by scrypt and stopped here; the count lives in the database,
+    // so it holds across hub processes.
+    if ((await store.recentFailedLogins(body.username, LOCKOUT_MINUTES)) >= LOCKOUT_FAILURES) {
+      await store.audit(body.username, 'login-locked', {});
+      throw new HttpError(429, 'locked', `登录失败次数过多, 请 ${LOCKOUT_MINUTES} 分钟后再试或联系信息科`);
+    }
     const user = await store.userByName(body.username);
     // Hash even for an unknown user, so the answer takes as long either way.
     const ok = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);

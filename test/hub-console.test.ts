@@ -97,6 +97,20 @@ describe('hub console API', { skip, timeout: 120_000 }, () => {
     assert.equal((await get('/decisions')).status, 401);
   });
 
+  test('five failed logins lock the account for a while, even with the right password', { timeout: 60_000 }, async () => {
+    await store.addUser('guessed', await hashPassword('right-password-1'), 'reviewer');
+    const attempt = (password: string) =>
+      fetch(`${hub.url}/console/api/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: 'guessed', password }),
+      });
+    for (let index = 0; index < 5; index++) assert.equal((await attempt(`wrong-${index}`)).status, 401);
+    const locked = await attempt('right-password-1');
+    assert.equal(locked.status, 429);
+    assert.match(((await locked.json()) as { message: string }).message, /15 分钟/);
+  });
+
   test('roles: the reviewer reads decisions, the admin runs the fleet, neither the other', { timeout: 30_000 }, async () => {
     const reviewer = await login('yibaoban', 'review-password-1');
     const admin = await login('xinxike', 'admin-password-1');

@@ -666,6 +666,17 @@ export class HubStore {
     await this.pool.query('INSERT INTO console_audit (username, action, detail) VALUES ($1, $2, $3)', [username, action, JSON.stringify(detail)]);
   }
 
+  /** Failed logins for `username` in the last `minutes`, counted since its last successful login. */
+  async recentFailedLogins(username: string, minutes: number): Promise<number> {
+    const result = await this.pool.query<{ count: string }>(
+      `SELECT count(*) FROM console_audit
+       WHERE username = $1 AND action = 'login-failed' AND at > now() - make_interval(mins => $2)
+         AND at > COALESCE((SELECT max(at) FROM console_audit WHERE username = $1 AND action = 'login'), '-infinity')`,
+      [username, minutes],
+    );
+    return Number(result.rows[0]!.count);
+  }
+
   async consoleAudit(limit: number): Promise<Array<{ at: string; username: string; action: string; detail: Record<string, unknown> }>> {
     const result = await this.pool.query<{ at: Date; username: string; action: string; detail: Record<string, unknown> }>(
       'SELECT at, username, action, detail FROM console_audit ORDER BY id DESC LIMIT $1',

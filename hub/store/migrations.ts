@@ -182,6 +182,7 @@ export const HUB_MIGRATIONS: readonly HubMigration[] = [
         action text NOT NULL,
         detail jsonb NOT NULL
       );
+      CREATE INDEX console_audit_user_at ON console_audit (username, at);
     `,
   },
 ];
