@@ -565,17 +565,16 @@ export class HubStore {
 
   /** Doctors or departments ranked by overrides over [from, to). */
   async ranking(by: 'doctor' | 'dept', from: string, to: string): Promise<RankingRow[]> {
-    const key = by === 'doctor' ? 'COALESCE(doctor_code, doctor_name)' : 'COALESCE(dept_code, dept_name)';
     const result = await this.pool.query<{ code: string | null; name: string | null; dept: string | null; overrides: string; attestations: string; findings: string }>(
-      `SELECT ${key} AS code,
-              max(${by === 'doctor' ? 'doctor_name' : 'dept_name'}) AS name,
+      `SELECT CASE WHEN $3 THEN COALESCE(doctor_code, doctor_name) ELSE COALESCE(dept_code, dept_name) END AS code,
+              max(CASE WHEN $3 THEN doctor_name ELSE dept_name END) AS name,
               max(dept_name) AS dept,
               count(*) FILTER (WHERE kind = 'override') AS overrides,
               count(*) FILTER (WHERE kind = 'attestation') AS attestations,
               count(DISTINCT (agent_id, event_id, finding_id)) AS findings
        FROM decisions WHERE at >= $1 AND at < $2
        GROUP BY 1 ORDER BY overrides DESC, attestations DESC, code LIMIT 100`,
-      [from, to],
+      [from, to, by === 'doctor'],
     );
     return result.rows.map((row) => ({
       code: row.code,
