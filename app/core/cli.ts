@@ -214,6 +214,8 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usageText());
     return first ? 0 : 1;
   }
+  // Required on demand: the hub's modules (pg, exceljs) are not loaded for the agent's commands.
+  if (first === 'hub') return (require('../../hub/cli') as typeof import('../../hub/cli')).hubMain(argv.slice(1));
   if (first === '--version') {
     console.log(AGENT_VERSION);
     return 0;
