@@ -12,6 +12,7 @@ import type { SecretSealer } from '../../rules-cache/key-file';
 import type { RuleLibrary } from '../../rules-cache/model';
 import type { LibraryInfo } from '../../rules-cache/store-contract';
 import { CheckService } from './check-service';
+import { SETTING_DEFAULTS } from './config';
 import { NhsaService } from './nhsa-service';
 import { AuditIntegrity } from './integrity';
 import { TypedEvents } from './events';
@@ -86,14 +87,14 @@ export class Agent implements AgentSurface {
     this.writer = new Writer(store, log);
     this.rules = new RulesService(store, this.writer, {
       rulesFile: options.rulesFile,
-      expiredHardLimitDays: options.expiredHardLimitDays ?? 30,
+      expiredHardLimitDays: options.expiredHardLimitDays ?? SETTING_DEFAULTS.expiredHardLimitDays,
       now,
       log,
     });
     this.checks = new CheckService(store, this.writer, this.rules, {
-      decisionTimeoutSeconds: options.decisionTimeoutSeconds ?? 30 * 60,
-      nhsaPopup: options.nhsaPopup ?? false,
-      titleCodes: options.titleCodes ?? 'standard',
+      decisionTimeoutSeconds: options.decisionTimeoutSeconds ?? SETTING_DEFAULTS.decisionTimeoutSeconds,
+      nhsaPopup: options.nhsaPopup ?? SETTING_DEFAULTS.nhsaPopup,
+      titleCodes: options.titleCodes ?? SETTING_DEFAULTS.titleCodes,
       now,
       log,
     });
@@ -131,14 +132,14 @@ export class Agent implements AgentSurface {
       agent.integrity.verifyAtStart();
       agent.rules.loadInitial();
       agent.server = new LocalServer(agent, {
-        port: options.port ?? 17380,
+        port: options.port ?? SETTING_DEFAULTS.port,
         token: options.token,
         uiToken: agent.uiToken,
         allowOrigins: options.allowOrigins ?? [],
         uiDir: options.uiDir,
-        maxFrameBytes: options.maxFrameBytes ?? 1024 * 1024,
+        maxFrameBytes: options.maxFrameBytes ?? SETTING_DEFAULTS.maxFrameBytes,
         heartbeatMs: options.heartbeatMs,
-        nhsa: { auth: options.nhsaAuth ?? 'token', tokenHeaders: options.nhsaTokenHeaders ?? [] },
+        nhsa: { auth: options.nhsaAuth ?? SETTING_DEFAULTS.nhsaAuth, tokenHeaders: options.nhsaTokenHeaders ?? SETTING_DEFAULTS.nhsaTokenHeaders },
         log: (line) => agent.log(line),
       });
       await agent.server.listen();

@@ -8,12 +8,30 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_RETENTION_DAYS } from '../../rules-cache/store';
 import { isServerAddress, parseServerAddress } from '../../rules-cache/server-address';
 import { describeIssue, issuePath } from './zod-messages';
 
 export const DEFAULT_PORT = 17380;
 
 const allowOriginMessage = '应是完整的来源, 带 http:// 或 https://, 写到端口为止, 如 http://his.hospital.local:8080';
+
+/**
+ * The value each setting has when no config file or flag gives one, beside the schema so that
+ * the two are read together; the agent, the desktop app and docs/deployment.md take them from here.
+ */
+export const SETTING_DEFAULTS = {
+  port: DEFAULT_PORT,
+  retentionDays: DEFAULT_RETENTION_DAYS,
+  maxFrameBytes: 1024 * 1024,
+  nhsaPopup: false,
+  nhsaAuth: 'token',
+  nhsaTokenHeaders: [] as string[],
+  nhsaExtraFields: false,
+  titleCodes: 'standard',
+  expiredHardLimitDays: 30,
+  decisionTimeoutSeconds: 30 * 60,
+} as const;
 
 export const ConfigFile = z
   .object({
