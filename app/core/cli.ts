@@ -28,6 +28,7 @@ import { syncOffline, wireSync } from './sync-wiring';
 import { importRules } from './rules-import';
 import { CliError } from './cli-error';
 import { auditVerify } from './audit-command';
+import { createLogFile, logFilePath } from './log-file';
 import type { IntegrityStatus } from './protocol/ui';
 import { checkFlagSettings, commandHelp, explainArgsError, type FlagHelp } from './cli-help';
 import { ensureWritableDataDir } from './data-dir';
@@ -299,6 +300,9 @@ async function runAgent(values: Record<string, unknown>): Promise<number> {
     }
   }
   const settings = resolveSettings(dataDir, config);
+  // The same log file the desktop app keeps (docs/deployment.md): a service's console output
+  // is often nowhere IT can find it.
+  const logFile = createLogFile({ path: logFilePath(dataDir) });
   // A sync set-up IT got wrong (a key file that is not there, a server address that is not
   // one, servers without a key) stops the agent here, with the reason and a non-zero exit, so
   // that a service manager shows it failed instead of a PC running old rules for ever.
@@ -308,7 +312,10 @@ async function runAgent(values: Record<string, unknown>): Promise<number> {
     rulesFile: values.rules as string | undefined,
     uiDir: values['ui-dir'] as string | undefined,
     uiToken: resolveUiToken(dataDir),
-    log: (line) => console.log(`[${new Date().toISOString()}] ${line}`),
+    log: (line) => {
+      console.log(`[${new Date().toISOString()}] ${line}`);
+      logFile(line);
+    },
   });
   let sync: ReturnType<typeof wireSync>;
   try {

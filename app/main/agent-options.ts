@@ -4,7 +4,6 @@
  * through the same {@link resolveSettings}, so an installed PC behaves the same whichever way
  * the agent runs. No Electron import.
  */
-import { join } from 'node:path';
 import type { AgentOptions } from '../core/agent';
 import { loadConfig, resolveSettings, type ConfigFile, type ResolvedSettings } from '../core/config';
 
@@ -29,9 +28,4 @@ export function desktopAgentSettings(options: { dataDir: string; uiDir: string; 
     },
     sync: resolved.sync,
   };
-}
-
-/** Where the desktop app keeps its own log (no patient data goes into it). */
-export function logFilePath(dataDir: string): string {
-  return join(dataDir, 'logs', 'rxgate.log');
 }

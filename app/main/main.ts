@@ -34,10 +34,10 @@ import { writeRuntimeFile } from '../core/config';
 import { ensureWritableDataDir } from '../core/data-dir';
 import type { PendingView, StatusView } from '../core/protocol/ui';
 import { wireSync } from '../core/sync-wiring';
-import { desktopAgentSettings, logFilePath } from './agent-options';
+import { desktopAgentSettings } from './agent-options';
 import { linuxAutostartEnabled, setLinuxAutostart } from './autostart';
 import { eventChannels, invokeChannels, isTrustedSender, validateArguments, type InvokeName, type ValidatedArguments } from './ipc-contract';
-import { createLogFile } from './log-file';
+import { createLogFile, logFilePath } from '../core/log-file';
 import {
   navigationAllowed,
   permissionAllowed,

@@ -361,6 +361,7 @@ export class LocalServer {
     }
     // DNS-rebinding defence: a page on evil.example resolved to 127.0.0.1 still sends its own Host.
     if (!isLoopbackHost(request.headers.host)) {
+      this.refused(path, 'Host 不是本机地址', request);
       return sendJson(response, 403, errorReply('forbidden', 'Host 必须是本机地址 (127.0.0.1 / localhost)'));
     }
     if (path === '/' || path === '/ui' || path.startsWith('/ui/')) return this.serveUi(request, response, url.pathname);
@@ -385,7 +386,10 @@ export class LocalServer {
     }
     if (request.method === 'OPTIONS') {
       if (!origin) return sendJson(response, 400, errorReply('bad_request', '预检请求 (OPTIONS) 须带 Origin 头'));
-      if (!auth.ok) return sendJson(response, 403, errorReply('forbidden', auth.reason));
+      if (!auth.ok) {
+        this.refused(path, auth.reason, request);
+        return sendJson(response, 403, errorReply('forbidden', auth.reason));
+      }
       response.writeHead(204, {
         'Access-Control-Allow-Origin': origin ?? '',
         'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
@@ -396,6 +400,7 @@ export class LocalServer {
       return void response.end();
     }
     if (!auth.ok) {
+      this.refused(path, auth.reason, request);
       return sendJson(response, auth.status, errorReply(auth.status === 401 ? 'unauthorized' : 'forbidden', auth.reason));
     }
     const client = this.trackHttpClient(origin);
@@ -404,6 +409,12 @@ export class LocalServer {
     } finally {
       client.lastSeen = Date.now();
     }
+  }
+
+  /** A refused HTTP request is logged as a refused WebSocket is: the path, the reason and the Origin, nothing else. */
+  private refused(path: string, reason: string, request: IncomingMessage): void {
+    const origin = request.headers.origin;
+    this.options.log(`拒绝请求 ${request.method ?? 'GET'} ${path}: ${reason}${origin ? ` (来源 ${origin.slice(0, 100)})` : ''}`);
   }
 
   private trackHttpClient(origin: string | undefined): { lastSeen: number } {

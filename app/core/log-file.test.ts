@@ -16,6 +16,18 @@ test('lines are appended with a timestamp, one per line, and the file rotates by
   assert.ok(readFileSync(path, 'utf8').length <= 200);
 });
 
+test('the size is counted, not looked up for every line: a file grown behind its back rotates only by what was written', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rxgate-log-'));
+  const path = join(dir, 'rxgate.log');
+  const log = createLogFile({ path, maxBytes: 1000 });
+  log('first');
+  // Someone else appends a lot: the log does not stat the file per line, so it carries on.
+  writeFileSync(path, 'x'.repeat(5000), { flag: 'a' });
+  log('second');
+  assert.equal(existsSync(`${path}.1`), false);
+  assert.match(readFileSync(path, 'utf8'), /second\n$/);
+});
+
 test('a log that cannot be written does not throw', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rxgate-log-'));
   const blocker = join(dir, 'not-a-folder');
