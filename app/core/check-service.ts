@@ -12,7 +12,7 @@ import { ChoiceError, resolveChoice, type ResolvedChoice } from './decisions';
 import { evaluate, mergeHistory } from './engine';
 import { reversedLevelAsCode } from './engine/titles';
 import { TypedEvents } from './events';
-import { Cancel, Check, Commit, DoctorChoice, type Decision, type Result, type Verdict } from './protocol/messages';
+import { Cancel, Check, Commit, DoctorChoice, type Decision, type DecisionSource, type Result, type Verdict } from './protocol/messages';
 import type { PendingView, RecentCheck } from './protocol/ui';
 import { ProtocolError } from './protocol/errors';
 import type { RulesService } from './rules-service';
@@ -218,7 +218,7 @@ export class CheckService {
    * checked against the findings by the national interface, including continuing past a block,
    * which the audit marks for the insurance office's review. `auditData` joins the record.
    */
-  recordReported(id: string, resolved: ResolvedChoice, source: string, auditData: Record<string, unknown>): Decision {
+  recordReported(id: string, resolved: ResolvedChoice, source: DecisionSource, auditData: Record<string, unknown>): Decision {
     const held = this.held.get(id);
     if (!held) throw new ProtocolError('unknown_check', `没有这个检查: ${id}`, '$.id');
     if (held.decision) throw new ProtocolError('already_decided', `该检查已处理: ${held.check.id}`, '$.id');
@@ -230,7 +230,7 @@ export class CheckService {
     this.writer.audit(event);
   }
 
-  private storeDecision(held: HeldCheck, resolved: ResolvedChoice, source: string, auditData: Record<string, unknown> = {}): Decision {
+  private storeDecision(held: HeldCheck, resolved: ResolvedChoice, source: DecisionSource, auditData: Record<string, unknown> = {}): Decision {
     const decision: Decision = {
       type: 'decision',
       id: held.check.id,

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import type { AuditEvent } from '../../rules-cache/store-contract';
-import { Check, type Decision, type Finding, type Verdict } from './protocol/messages';
+import { Check, type Decision, type DecisionSource, type Finding, type Verdict } from './protocol/messages';
 import {
   Nhsa3101,
   Nhsa3103,
@@ -50,7 +50,7 @@ export interface NhsaCore {
   runCheck(check: Check, connectionId?: string): Verdict;
   findCheck(checkId: string): HeldCheckView | undefined;
   /** Records the decision as the doctor's (audit `decision`, decision frame, long-poll waiters). */
-  recordDecision(checkId: string, decision: FeedbackDecision, source: string): Decision;
+  recordDecision(checkId: string, decision: FeedbackDecision, source: DecisionSource): Decision;
   /** Writes an audit record at once. */
   audit(event: AuditEvent): void;
   /** The agent's log (no patient data is written to it from here). */

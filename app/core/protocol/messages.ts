@@ -119,7 +119,7 @@ export const LabResult = z.object({
 export type LabResult = z.infer<typeof LabResult>;
 
 export const Check = z.object({
-  type: z.literal('check'),
+  type: z.literal('check').describe('Required on the WebSocket; HTTP POST /v1/check may leave it out (the address says it).'),
   id: Id,
   ui: z.enum(['popup', 'none']).default('popup'),
   patient: Patient,
@@ -202,6 +202,10 @@ export const LineAction = z.object({
 });
 export const FindingReason = z.object({ findingId: z.string().min(1).max(64), reason: z.string().trim().min(1).max(500) });
 
+/** Where a decision comes from: RxGate's popup, or a national-interface HIS's 3103 feedback. */
+export const DECISION_SOURCES = ['popup', 'nhsa-3103'] as const;
+export type DecisionSource = (typeof DECISION_SOURCES)[number];
+
 export const Decision = z.object({
   type: z.literal('decision'),
   id: Id,
@@ -210,19 +214,19 @@ export const Decision = z.object({
   reasons: z.array(FindingReason),
   at: z.string(),
   /** Where the choice was made: `popup` (the doctor, in RxGate) or `nhsa-3103` (the HIS's feedback). */
-  source: z.string().optional(),
+  source: z.enum(DECISION_SOURCES).optional(),
 });
 export type Decision = z.infer<typeof Decision>;
 
 export const Commit = z.object({
-  type: z.literal('commit'),
+  type: z.literal('commit').describe('Required on the WebSocket; HTTP POST /v1/commit may leave it out.'),
   id: Id,
   /** Where the HIS changed the order after the decision, the items as saved. */
   items: z.array(Item).min(1).max(500).optional(),
 });
 export type Commit = z.infer<typeof Commit>;
 
-export const Cancel = z.object({ type: z.literal('cancel'), id: Id });
+export const Cancel = z.object({ type: z.literal('cancel').describe('Required on the WebSocket; HTTP POST /v1/cancel may leave it out.'), id: Id });
 export type Cancel = z.infer<typeof Cancel>;
 
 export const StatusRequest = z.object({ type: z.literal('status'), id: Id.optional() });

@@ -203,7 +203,9 @@ export type Nhsa3101 = z.infer<typeof Nhsa3101>;
 const NhsaWarn = z
   .object({
     warn_rslt_id: Text,
-    dspo_way: z.union([z.literal('1'), z.literal('2'), z.literal(1), z.literal(2)]).transform(String),
+    dspo_way: z
+      .union([z.literal('1'), z.literal('2'), z.literal(1), z.literal(2)], { error: 'dspo_way 只能是 1 (继续) 或 2 (返回修改)' })
+      .transform(String),
     dspo_way_rea: OptionalText,
   })
   .passthrough();
