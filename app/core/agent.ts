@@ -49,6 +49,10 @@ export interface AgentOptions {
   expiredHardLimitDays?: number;
   /** WebSocket ping interval (default 30 s). */
   heartbeatMs?: number;
+  /** Unread bytes after which a WebSocket client is dropped (default 8 MB). */
+  maxBufferedBytes?: number;
+  /** Popups held at once; beyond it the oldest is closed and its HIS told `decision_timeout` (default 500). */
+  maxPending?: number;
   /** Seals the install's key file with the OS key store (the desktop app's `safeStorage`). */
   sealer?: SecretSealer;
   /** Clock, for tests of retention and expiry. */
@@ -87,6 +91,7 @@ export class Agent implements AgentSurface {
     });
     this.checks = new CheckService(store, this.writer, this.rules, {
       decisionTimeoutSeconds: options.decisionTimeoutSeconds ?? 30 * 60,
+      maxPending: options.maxPending ?? 500,
       nhsaPopup: options.nhsaPopup ?? false,
       now,
       log,
@@ -132,6 +137,7 @@ export class Agent implements AgentSurface {
         uiDir: options.uiDir,
         maxFrameBytes: options.maxFrameBytes ?? 1024 * 1024,
         heartbeatMs: options.heartbeatMs,
+        maxBufferedBytes: options.maxBufferedBytes,
         nhsa: { auth: options.nhsaAuth ?? 'token', tokenHeaders: options.nhsaTokenHeaders ?? [] },
         log: (line) => agent.log(line),
       });
@@ -196,7 +202,7 @@ export class Agent implements AgentSurface {
       sync: this.syncStatus,
       clients: this.server.clients(),
       checks: { total: stats.total, byResult: { ...stats.byResult }, recent: stats.recent.slice(0, 20) },
-      pendingCount: this.pending().length,
+      pendingCount: this.checks.pendingCount(),
       integrity: this.integrity.status(this.rules.problems),
     };
   }

@@ -12,7 +12,7 @@ import { ChoiceError, resolveChoice, type ResolvedChoice } from './decisions';
 import { evaluate, mergeHistory } from './engine';
 import { TypedEvents } from './events';
 import { Cancel, Check, Commit, DoctorChoice, type Decision, type Result, type Verdict } from './protocol/messages';
-import type { PendingView, RecentCheck } from './protocol/ui';
+import type { PendingChange, PendingView, RecentCheck } from './protocol/ui';
 import { ProtocolError } from './protocol/errors';
 import type { RulesService } from './rules-service';
 import type { Writer } from './writer';
@@ -22,14 +22,19 @@ export interface CheckServiceOptions {
   decisionTimeoutSeconds: number;
   /** Whether 3101 checks also get RxGate's popup. */
   nhsaPopup: boolean;
+  /**
+   * Popups held at once. A new one beyond it closes the oldest, whose HIS is told
+   * `decision_timeout` as if the doctor had not answered; that check stays committable.
+   */
+  maxPending: number;
   now: () => Date;
   log: (line: string) => void;
 }
 
 /** What the check service tells its subscribers. */
 export interface CheckEvents {
-  /** The checks waiting for the doctor changed; the full list, oldest first. */
-  pending: [PendingView[]];
+  /** The checks waiting for the doctor changed: what was added (in order) and what left. */
+  pending: [PendingChange];
   /** The doctor decided (popup or 3103): the HIS connection that sent the check gets it. */
   decision: [Decision];
   /** A held check waited too long for the doctor; the HIS gets this error. */
@@ -53,13 +58,19 @@ interface HeldCheck {
   timer?: NodeJS.Timeout;
 }
 
-/** How many recent checks stay in memory so `commit`, long-polls and 3103 can find them. */
+/**
+ * How many recent answered checks stay in memory so `commit`, long-polls and 3103 can find
+ * them. Checks still waiting for the doctor are held besides these (at most `maxPending`):
+ * a popup never disappears because newer checks arrived.
+ */
 const RECENT_LIMIT = 500;
 const RECENT_SHOWN = 50;
 
 export class CheckService {
   readonly events = new TypedEvents<CheckEvents>();
   private readonly held = new Map<string, HeldCheck>();
+  /** Ids of the checks waiting for the doctor, oldest first. */
+  private readonly pendingIds = new Set<string>();
   private readonly waiters = new Map<string, Set<(decision: Decision | null) => void>>();
   readonly stats: { total: number; byResult: Record<Result, number>; recent: RecentCheck[] } = {
     total: 0,
@@ -141,9 +152,13 @@ export class CheckService {
     this.countCheck(verdict, source, origin);
     if (popup) {
       const timeout = this.options.decisionTimeoutSeconds * 1000;
-      held.timer = setTimeout(() => this.expirePending(check.id), timeout);
+      held.timer = setTimeout(() => this.expirePending(check.id, 'timeout'), timeout);
       held.timer.unref();
-      this.emitPending();
+      this.pendingIds.add(check.id);
+      this.events.emit('pending', { added: [pendingView(held)], removed: [] });
+      while (this.pendingIds.size > this.options.maxPending) {
+        this.expirePending(this.pendingIds.values().next().value as string, 'limit');
+      }
     }
     this.auditCheck(held);
     return verdict;
@@ -348,38 +363,46 @@ export class CheckService {
     return { id: held.check.id, recorded };
   }
 
-  private expirePending(id: string): void {
+  /**
+   * Closes a popup the doctor did not answer: its time ran out, or `limit`, more popups than
+   * `maxPending` wait and this is the oldest. Either way the HIS hears `decision_timeout` and
+   * may still commit the check.
+   */
+  private expirePending(id: string, why: 'timeout' | 'limit'): void {
     const held = this.held.get(id);
     if (!held?.pending) return;
     held.timedOut = true;
     this.dropPending(held, true);
     try {
-      this.writer.audit({ type: 'timeout', checkId: id, patientId: held.check.patient.id, data: {} });
+      this.writer.audit({ type: 'timeout', checkId: id, patientId: held.check.patient.id, data: why === 'limit' ? { reason: 'pending_limit' } : {} });
     } catch (error) {
       this.log(`审计记录写入失败 (timeout): ${(error as Error).message}`);
     }
-    this.events.emit('timeout', id, new ProtocolError('decision_timeout', '医生未在规定时间内处理提醒', undefined));
+    const message =
+      why === 'limit'
+        ? `等待医生处理的提醒超过 ${this.options.maxPending} 个, 最早的已关闭 (仍可提交)`
+        : '医生未在规定时间内处理提醒';
+    if (why === 'limit') this.log(`提醒 ${id} 因等待处理的提醒过多而关闭, 已通知 HIS`);
+    this.events.emit('timeout', id, new ProtocolError('decision_timeout', message, undefined));
     this.resolveWaiters(id, null);
   }
 
   private dropPending(held: HeldCheck, notify: boolean): void {
     held.pending = false;
     if (held.timer) clearTimeout(held.timer);
-    if (notify) this.emitPending();
+    this.pendingIds.delete(held.check.id);
+    if (notify) this.events.emit('pending', { added: [], removed: [held.check.id] });
   }
 
-  private emitPending(): void {
-    this.events.emit('pending', this.pending());
-  }
-
+  /** Forgets the oldest answered checks beyond the recent window; held popups do not count. */
   private remember(id: string, held: HeldCheck): void {
     this.held.delete(id);
     this.held.set(id, held);
-    while (this.held.size > RECENT_LIMIT) {
-      const oldest = this.held.keys().next().value as string;
-      const entry = this.held.get(oldest)!;
-      if (entry.pending) this.dropPending(entry, true);
-      this.held.delete(oldest);
+    const limit = () => RECENT_LIMIT + this.pendingIds.size;
+    if (this.held.size <= limit()) return;
+    for (const [key, entry] of this.held) {
+      if (this.held.size <= limit()) break;
+      if (!entry.pending) this.held.delete(key);
     }
   }
 
@@ -399,11 +422,12 @@ export class CheckService {
 
   /** The checks waiting for the doctor, oldest first. */
   pending(): PendingView[] {
-    const views: PendingView[] = [];
-    for (const held of this.held.values()) {
-      if (held.pending) views.push(pendingView(held));
-    }
-    return views;
+    return [...this.pendingIds].map((id) => pendingView(this.held.get(id)!));
+  }
+
+  /** How many checks wait for the doctor. */
+  pendingCount(): number {
+    return this.pendingIds.size;
   }
 
   /** Ends every timer and wakes every waiter (the agent is stopping). */

@@ -4,7 +4,7 @@
  * or a snapshot arriving mid-choice, does not lose what was picked.
  */
 import type { StateCreator } from 'zustand';
-import type { AgentBridge, PendingView } from '../../app/core/protocol/ui';
+import type { AgentBridge, PendingChange, PendingView } from '../../app/core/protocol/ui';
 import { buildChoice, emptyDraft, evaluateChoice, flaggedItems } from '../logic/choice';
 import type { AppState, PendingSlice } from './types';
 
@@ -13,6 +13,14 @@ function keepOnly<T>(record: Record<string, T>, ids: ReadonlySet<string>): Recor
   const kept: Record<string, T> = {};
   for (const [id, value] of Object.entries(record)) if (ids.has(id)) kept[id] = value;
   return kept;
+}
+
+/** The queue after `change`: removed ids leave, added views join the end (replacing one with the same id). */
+export function applyPendingChange(pending: readonly PendingView[], change: PendingChange): PendingView[] {
+  if (change.reset) return [...change.added];
+  const leaving = new Set(change.removed);
+  for (const view of change.added) leaving.add(view.id);
+  return [...pending.filter((view) => !leaving.has(view.id)), ...change.added];
 }
 
 /** The check on screen, or null when nothing waits. */
@@ -50,6 +58,10 @@ export function createPendingSlice(bridge: AgentBridge): StateCreator<AppState, 
           expandedBasis: keepOnly(expandedBasis, ids),
           ...(nextId !== currentId ? { decideError: null } : {}),
         });
+      },
+
+      receivePendingChange(change) {
+        get().receivePending(applyPendingChange(get().pending, change));
       },
 
       moveCheck(delta) {

@@ -24,8 +24,8 @@ export const ERROR_CODES = {
   method_not_allowed: { status: 405, where: 'HTTP', meaning: '方法不对（见 `Allow` 头）', action: '' },
   bad_request: {
     status: 400,
-    where: 'HTTP `OPTIONS`；界面静态文件',
-    meaning: '预检请求没有 `Origin` 头；界面文件路径无效',
+    where: 'HTTP `OPTIONS`；HTTP 路径；`/v1/attest`；界面静态文件',
+    meaning: '预检请求没有 `Origin` 头；路径的百分号编码无效；`challenge` 不合格式；界面文件路径无效',
     action: '原生客户端不需要发 `OPTIONS`',
   },
   bad_json: { status: 400, where: 'WS / HTTP', meaning: '不是合法 JSON（HTTP 空请求体也是）', action: '' },
