@@ -123,6 +123,30 @@ describe('bounded by construction', { timeout: 120_000 }, () => {
     }
   });
 
+  test('a check asking for too much work is refused before it is validated or run', { timeout: 30_000 }, async () => {
+    const { agent, stop } = await startTestAgent();
+    const his = await HisClient.connect(agent.port);
+    try {
+      const base = example('check-indication.json');
+      const item = (base.items as object[])[0];
+      const items = Array.from({ length: 100 }, (_, index) => ({ ...item, line: String(index + 1) }));
+      const history = Array.from({ length: 1500 }, (_, index) => ({ code: 'XA01AAW001', date: '2026-01-02', rxId: `h-${index}` }));
+      const reply = await his.request({ ...base, id: 'big-1', items, history });
+      assert.equal(reply.type, 'error');
+      assert.equal(reply.code, 'too_complex');
+      const overHttp = await http(agent.port, '/v1/check', { body: { ...base, type: undefined, id: 'big-2', items, history } });
+      assert.equal(overHttp.status, 413);
+      assert.equal(overHttp.body?.code, 'too_complex');
+      // Within the cap the same order is checked.
+      const fine = await his.request({ ...base, id: 'big-3', ui: 'none', items, history: history.slice(0, 900) }, 'verdict');
+      assert.equal(fine.type, 'verdict');
+      assert.equal(agent.checks.stats.total, 1, 'the refused checks never ran');
+    } finally {
+      await his.close();
+      await stop();
+    }
+  });
+
   test('dates must be real calendar dates in a sane range', { timeout: 30_000 }, async () => {
     const { agent, stop } = await startTestAgent();
     const his = await HisClient.connect(agent.port);

@@ -99,6 +99,9 @@ export class CheckService {
    * `checked` event so that the transport can route the decision; this service never reads it.
    */
   check(raw: unknown, origin?: string): Verdict {
+    // Counted on the raw frame, before validation, which itself costs in proportion.
+    const shape = raw as { items?: unknown; history?: unknown } | null;
+    assertWithinWork(arrayLength(shape?.items), arrayLength(shape?.history));
     const parsed = Check.safeParse(raw);
     if (!parsed.success) throw ProtocolError.fromZod(parsed.error, idOf(raw));
     return this.run(parsed.data, 'native', origin);
@@ -106,6 +109,7 @@ export class CheckService {
 
   /** Checks an already validated check (the national interface maps its own onto these). */
   run(check: Check, source: 'native' | 'nhsa', origin?: string): Verdict {
+    assertWithinWork(check.items.length, check.history.length);
     const started = performance.now();
     const existing = this.held.get(check.id);
     if (existing?.pending) {
@@ -486,6 +490,29 @@ export function historySince(visitDate: string): string {
   const yearStart = `${visitDate.slice(0, 4)}-01-01`;
   const yearBack = new Date(Date.parse(`${visitDate}T00:00:00Z`) - 366 * 86_400_000).toISOString().slice(0, 10);
   return yearBack < yearStart ? yearBack : yearStart;
+}
+
+/**
+ * The most work one check may ask for, as order lines × (history entries + 1): the engine
+ * compares every line with the history, so this bounds how long one check holds the event
+ * loop (everyone else's checks wait meanwhile). An ordinary order is 20 × 201; the cap allows
+ * 500 lines with 200 history entries, or 50 lines with 2,000.
+ */
+export const MAX_CHECK_WORK = 100_000;
+
+function assertWithinWork(items: number, history: number): void {
+  const work = items * (history + 1);
+  if (work > MAX_CHECK_WORK) {
+    throw new ProtocolError(
+      'too_complex',
+      `检查工作量过大: ${items} 行处方 × ${history} 条历史, 上限为 行数 × (历史条数 + 1) ≤ ${MAX_CHECK_WORK}; 请只发送近一年的历史`,
+      '$.history',
+    );
+  }
+}
+
+function arrayLength(value: unknown): number {
+  return Array.isArray(value) ? value.length : 0;
 }
 
 function committedWithoutDecision(id: string): ProtocolError {

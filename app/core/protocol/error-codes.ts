@@ -36,6 +36,12 @@ export const ERROR_CODES = {
     meaning: '超过 `maxFrameBytes`（WebSocket 上没有 HTTP 状态；`/nhsa…` 为 413 + `infcode: -1` 的国家信封）',
     action: '减少 `history`',
   },
+  too_complex: {
+    status: 413,
+    where: 'WS / HTTP；3101 的 `err_msg`',
+    meaning: '一次检查的工作量超过上限：处方行数 × (历史条数 + 1) > 100000（在校验之前判断，不占用其他检查的时间）',
+    action: '只发送近一年的 `history`；或把处方拆成几次检查',
+  },
   invalid: {
     status: 400,
     where: 'WS / HTTP；3101/3103 的 `err_msg`',
