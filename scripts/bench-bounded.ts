@@ -165,7 +165,8 @@ export async function runBoundedCases(context: BoundedContext): Promise<void> {
       told = `only ${popupIds.length} popups held; eviction not reached`;
     }
     context.report('popup 501 pushes out the oldest: HIS told / check committable', `${told} / ${committed}`, 'decision_timeout, ack', told.includes('decision_timeout') && committed.startsWith('commit ack'));
-    for (const id of popupIds) his.socket.send(JSON.stringify({ type: 'cancel', id }));
+    // Closed one by one, so that the next case starts with the agent idle.
+    for (const id of popupIds) await his.request({ type: 'cancel', id });
   }
 
   // ---- a 595 KB check -----------------------------------------------------------------------------
