@@ -500,7 +500,8 @@ export function historySince(visitDate: string): string {
  */
 export const MAX_CHECK_WORK = 100_000;
 
-function assertWithinWork(items: number, history: number): void {
+/** Throws `too_complex` when a check of this shape would exceed `MAX_CHECK_WORK`. */
+export function assertWithinWork(items: number, history: number): void {
   const work = items * (history + 1);
   if (work > MAX_CHECK_WORK) {
     throw new ProtocolError(
