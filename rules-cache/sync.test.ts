@@ -84,7 +84,7 @@ async function siteAround(packBytes: Buffer, uncompressedSize: number) {
   return { www };
 }
 
-type Mode = 'ok' | 'not-found' | 'server-error' | 'silent' | 'drop-pack';
+type Mode = 'ok' | 'not-found' | 'server-error' | 'silent' | 'drop-pack' | 'drip';
 
 /** A static file server for one published folder, with fault switches and a request log. */
 interface TestServer {
@@ -142,6 +142,19 @@ async function serve(rootDir: string): Promise<TestServer> {
     }
     const etag = `"${createHash('sha1').update(body).digest('hex')}"`;
     if (ifNoneMatch === etag) return void response.writeHead(304, { ETag: etag }).end();
+    if (state.mode === 'drip' && path.endsWith('manifest.json')) {
+      // A byte at a time, each well inside the per-request idle timeout, for as long as the
+      // client keeps listening.
+      response.writeHead(200, { 'Content-Length': body.byteLength, ETag: etag });
+      let sent = 0;
+      const drip = setInterval(() => {
+        if (sent >= body.byteLength || response.destroyed) return clearInterval(drip);
+        response.write(body.subarray(sent, sent + 1));
+        sent += 1;
+      }, 50);
+      response.on('close', () => clearInterval(drip));
+      return;
+    }
     if (state.mode === 'drop-pack' && path.endsWith('.pack')) {
       response.writeHead(200, { 'Content-Length': body.byteLength, ETag: etag });
       response.write(body.subarray(0, Math.floor(body.byteLength / 2)));
@@ -317,6 +330,19 @@ test('slow server: timeout', async () => {
   server.mode = 'silent';
   const h = await harness([server.url], { timeoutMs: 150 });
   assertRefused(h, await h.client.syncNow(), 'timeout');
+});
+
+test('slow-drip server: the attempt deadline ends it, and a sync that joins it ends with it', { timeout: 20_000 }, async () => {
+  const server = await serve((await site(2)).www);
+  server.mode = 'drip';
+  const h = await harness([server.url], { timeoutMs: 2_000, attemptDeadlineMs: 600 });
+  const first = h.client.syncNow();
+  const joined = h.client.syncNow();
+  const outcome = await first;
+  assertRefused(h, outcome, 'timeout');
+  assert.match(outcome.message, /总时限/);
+  assert.equal(await joined, outcome);
+  assert.equal(h.client.status().state, 'failed');
 });
 
 test('truncated pack on the server: truncated', async () => {

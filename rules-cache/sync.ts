@@ -83,6 +83,12 @@ export interface SyncOptions {
   backoffMaxMs?: number;
   /** Per request: until the response starts, and between any two chunks of its body; default 15 s. */
   timeoutMs?: number;
+  /**
+   * The whole attempt, every server and request included; default 5 minutes. A server that
+   * trickles a byte just inside `timeoutMs` is given up on here, so an attempt, and every
+   * `syncNow()` that joins it, always ends.
+   */
+  attemptDeadlineMs?: number;
   /** Largest pack (compressed) accepted; default 64 MiB. */
   maxPackBytes?: number;
   /** This agent's version (x.y.z), for `minAgentVersion` and reports; default the installed package's. */
@@ -129,9 +135,15 @@ const DEFAULTS = {
   backoffBaseMs: 60 * 1000,
   backoffMaxMs: 60 * 60 * 1000,
   timeoutMs: 15 * 1000,
+  attemptDeadlineMs: 5 * 60 * 1000,
 };
 /** Status warns this long before the active library expires. */
 const EXPIRY_WARNING_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** Why an attempt's signal fired: the deadline's own error, or the agent stopping. */
+function abortReason(signal: AbortSignal): SyncError {
+  return signal.reason instanceof SyncError ? signal.reason : new SyncError('cancelled', '同步已取消');
+}
 
 /** A failure with a code, raised inside one attempt and turned into status. */
 class SyncError extends Error {
@@ -278,6 +290,7 @@ export function createSyncClient(options: SyncOptions): SyncClient {
   const backoffBaseMs = options.backoffBaseMs ?? DEFAULTS.backoffBaseMs;
   const backoffMaxMs = Math.max(options.backoffMaxMs ?? DEFAULTS.backoffMaxMs, backoffBaseMs);
   const timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
+  const attemptDeadlineMs = options.attemptDeadlineMs ?? DEFAULTS.attemptDeadlineMs;
   const maxPackBytes = options.maxPackBytes ?? DEFAULT_MAX_PACK_BYTES;
   const agentVersion = options.agentVersion ?? currentAgentVersion();
   const now = options.now ?? Date.now;
@@ -354,7 +367,7 @@ export function createSyncClient(options: SyncOptions): SyncClient {
     outer.addEventListener('abort', onCancel, { once: true });
     const failure = (error: unknown, phase: 'connect' | 'body'): SyncError | PackError => {
       if (error instanceof SyncError || error instanceof PackError) return error;
-      if (outer.aborted) return new SyncError('cancelled', '同步已取消');
+      if (outer.aborted) return abortReason(outer);
       if (timedOut) return new SyncError('timeout', `${spec.what}请求超时: ${timeoutMs / 1000} 秒内没有数据`);
       if (phase === 'body' && spec.brokenBody === 'truncated') return new PackError('truncated', `${spec.what}下载中断(${networkReason(error)}), 内容不完整`);
       return new SyncError('unreachable', `${spec.what}: ${networkReason(error)}`);
@@ -435,8 +448,8 @@ export function createSyncClient(options: SyncOptions): SyncClient {
       deadline.unref();
     });
     const cancelled = new Promise<never>((_, reject) => {
-      if (signal.aborted) reject(new SyncError('cancelled', '同步已取消'));
-      signal.addEventListener('abort', () => reject(new SyncError('cancelled', '同步已取消')), { once: true });
+      if (signal.aborted) reject(abortReason(signal));
+      signal.addEventListener('abort', () => reject(abortReason(signal)), { once: true });
     });
     const reading = read();
     // Once the race is lost, a late failure of the abandoned read must not surface as unhandled.
@@ -546,7 +559,7 @@ export function createSyncClient(options: SyncOptions): SyncClient {
     );
     if (pack.notModified) throw new SyncError('http_error', '规则包请求返回了 304');
     const library = await verifyPack(manifest, pack.bytes, verifyOptions);
-    if (signal.aborted) throw new SyncError('cancelled', '同步已取消');
+    if (signal.aborted) throw abortReason(signal);
 
     try {
       await options.apply(library, manifest);
@@ -589,6 +602,11 @@ export function createSyncClient(options: SyncOptions): SyncClient {
     }
     const controller = new AbortController();
     cancelAttempt = controller;
+    const deadline = setTimeout(() => {
+      log(`同步超过总时限 ${attemptDeadlineMs / 1000} 秒, 放弃本次尝试`);
+      controller.abort(new SyncError('timeout', `同步超过总时限: ${attemptDeadlineMs / 1000} 秒内未完成`));
+    }, attemptDeadlineMs);
+    deadline.unref();
     const startedAt = now();
     const activeVersion = safeActiveVersion();
     const failures: ServerFailure[] = [];
@@ -604,15 +622,17 @@ export function createSyncClient(options: SyncOptions): SyncClient {
             : { server: endpoint.display, code: 'internal_error', message: `内部错误: ${(error as Error).message}` };
         failures.push(failure);
         delete state.etags[endpoint.manifestUrl.href];
-        // A local apply failure or a cancel would be the same on every mirror.
-        if (failure.code === 'apply_failed' || failure.code === 'cancelled') break;
+        // A local apply failure or a cancel would be the same on every mirror; past the
+        // deadline there is no time left for one.
+        if (failure.code === 'apply_failed' || controller.signal.aborted) break;
       }
     }
+    clearTimeout(deadline);
     if (cancelAttempt === controller) cancelAttempt = undefined;
 
     // A cancelled attempt (the agent is stopping) says nothing about the servers: leave the
-    // recorded result and the backoff as they were.
-    if (!outcome && controller.signal.aborted) return { result: 'failed', code: 'cancelled', message: '同步已取消', failures };
+    // recorded result and the backoff as they were. The deadline is a failure like any other.
+    if (!outcome && controller.signal.aborted && abortReason(controller.signal).code === 'cancelled') return { result: 'failed', code: 'cancelled', message: '同步已取消', failures };
     if (!outcome) {
       const headline = headlineFailure(failures);
       const detail =

@@ -12,7 +12,7 @@ Agent.start({ dataDir, port: 0, token, log: () => undefined }).then((agent) => {
   // Polling is left to the benchmark, which asks for a sync through the HTTP endpoint.
   if (server) wireSync(agent, { servers: [server], publicKeys: [publicKeyPem], intervalMinutes: 24 * 60 });
   // performance.now() counts from this process's start, so this is the cold start it paid.
-  process.send({ port: agent.port, readyMs: performance.now(), rss: process.memoryUsage().rss });
+  process.send({ port: agent.port, uiToken: agent.uiToken, readyMs: performance.now(), rss: process.memoryUsage().rss });
   process.on('message', (message) => {
     if (message === 'rss') process.send({ rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed });
     if (message === 'stop') agent.stop().then(() => process.exit(0));

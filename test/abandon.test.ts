@@ -16,8 +16,8 @@ test('pending checks of a closed HIS connection are closed and recorded as cance
     await http(agent.port, '/v1/check', { body: { ...example('check-indication.json'), id: 'http-1' } });
     assert.deepEqual(agent.pending().map((view) => view.id).sort(), ['gone-1', 'http-1']);
     const closed = new Promise<void>((resolve) => {
-      const stopListening = agent.checks.events.on('pending', (pending) => {
-        if (!pending.some((view) => view.id === 'gone-1')) {
+      const stopListening = agent.checks.events.on('pending', (change) => {
+        if (change.removed.includes('gone-1')) {
           stopListening();
           resolve();
         }

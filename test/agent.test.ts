@@ -267,7 +267,8 @@ describe('who may connect', () => {
     await assert.rejects(HisClient.connect(agent.port, { path: '/v1/ui' }), (error: { status?: number }) => error.status === 401);
     const ui = await HisClient.connect(agent.port, { path: '/v1/ui', token: agent.uiToken });
     const first = await ui.next((frame) => frame.type === 'ui.pending');
-    assert.ok(Array.isArray(first.pending));
+    assert.ok(Array.isArray(first.added));
+    assert.equal(first.reset, true);
     await ui.close();
   });
 

@@ -54,6 +54,10 @@ export interface AgentOptions {
   heartbeatMs?: number;
   /** The headless UI's token (kept across restarts by the CLI); a fresh one when not given. */
   uiToken?: string;
+  /** Unread bytes after which a WebSocket client is dropped (default 8 MB). */
+  maxBufferedBytes?: number;
+  /** Popups held at once; beyond it the oldest is closed and its HIS told `decision_timeout` (default 500). */
+  maxPending?: number;
   /** Seals the install's key file with the OS key store (the desktop app's `safeStorage`). */
   sealer?: SecretSealer;
   /** Clock, for tests of retention and expiry. */
@@ -95,6 +99,7 @@ export class Agent implements AgentSurface {
       decisionTimeoutSeconds: options.decisionTimeoutSeconds ?? SETTING_DEFAULTS.decisionTimeoutSeconds,
       nhsaPopup: options.nhsaPopup ?? SETTING_DEFAULTS.nhsaPopup,
       titleCodes: options.titleCodes ?? SETTING_DEFAULTS.titleCodes,
+      maxPending: options.maxPending ?? SETTING_DEFAULTS.maxPending,
       now,
       log,
     });
@@ -139,6 +144,7 @@ export class Agent implements AgentSurface {
         uiDir: options.uiDir,
         maxFrameBytes: options.maxFrameBytes ?? SETTING_DEFAULTS.maxFrameBytes,
         heartbeatMs: options.heartbeatMs,
+        maxBufferedBytes: options.maxBufferedBytes ?? SETTING_DEFAULTS.maxBufferedBytes,
         nhsa: { auth: options.nhsaAuth ?? SETTING_DEFAULTS.nhsaAuth, tokenHeaders: options.nhsaTokenHeaders ?? SETTING_DEFAULTS.nhsaTokenHeaders },
         log: (line) => agent.log(line),
       });
@@ -203,7 +209,7 @@ export class Agent implements AgentSurface {
       sync: this.syncStatus,
       clients: this.server.clients(),
       checks: { total: stats.total, byResult: { ...stats.byResult }, recent: stats.recent.slice(0, 20) },
-      pendingCount: this.pending().length,
+      pendingCount: this.checks.pendingCount(),
       integrity: this.integrity.status(this.rules.problems),
     };
   }

@@ -13,7 +13,7 @@ import { evaluate, mergeHistory } from './engine';
 import { reversedLevelAsCode } from './engine/titles';
 import { TypedEvents } from './events';
 import { Cancel, Check, Commit, DoctorChoice, type Decision, type DecisionSource, type Result, type Verdict } from './protocol/messages';
-import type { PendingView, RecentCheck } from './protocol/ui';
+import type { PendingChange, PendingView, RecentCheck } from './protocol/ui';
 import { ProtocolError } from './protocol/errors';
 import type { RulesService } from './rules-service';
 import type { Writer } from './writer';
@@ -25,14 +25,19 @@ export interface CheckServiceOptions {
   nhsaPopup: boolean;
   /** `reversed`: the HIS numbers doctors' titles 1–5 from 士级 up (rules.md v2, `titleCodes`). */
   titleCodes: 'standard' | 'reversed';
+  /**
+   * Popups held at once. A new one beyond it closes the oldest, whose HIS is told
+   * `decision_timeout` as if the doctor had not answered; that check stays committable.
+   */
+  maxPending: number;
   now: () => Date;
   log: (line: string) => void;
 }
 
 /** What the check service tells its subscribers. */
 export interface CheckEvents {
-  /** The checks waiting for the doctor changed; the full list, oldest first. */
-  pending: [PendingView[]];
+  /** The checks waiting for the doctor changed: what was added (in order) and what left. */
+  pending: [PendingChange];
   /** The doctor decided (popup or 3103): the HIS connection that sent the check gets it. */
   decision: [Decision];
   /** A held check waited too long for the doctor; the HIS gets this error. */
@@ -56,13 +61,19 @@ interface HeldCheck {
   timer?: NodeJS.Timeout;
 }
 
-/** How many recent checks stay in memory so `commit`, long-polls and 3103 can find them. */
+/**
+ * How many recent answered checks stay in memory so `commit`, long-polls and 3103 can find
+ * them. Checks still waiting for the doctor are held besides these (at most `maxPending`):
+ * a popup never disappears because newer checks arrived.
+ */
 const RECENT_LIMIT = 500;
 const RECENT_SHOWN = 50;
 
 export class CheckService {
   readonly events = new TypedEvents<CheckEvents>();
   private readonly held = new Map<string, HeldCheck>();
+  /** Ids of the checks waiting for the doctor, oldest first. */
+  private readonly pendingIds = new Set<string>();
   private readonly waiters = new Map<string, Set<(decision: Decision | null) => void>>();
   readonly stats: { total: number; byResult: Record<Result, number>; recent: RecentCheck[] } = {
     total: 0,
@@ -91,6 +102,9 @@ export class CheckService {
    * `checked` event so that the transport can route the decision; this service never reads it.
    */
   check(raw: unknown, origin?: string): Verdict {
+    // Counted on the raw frame, before validation, which itself costs in proportion.
+    const shape = raw as { items?: unknown; history?: unknown } | null;
+    assertWithinWork(arrayLength(shape?.items), arrayLength(shape?.history));
     const parsed = Check.safeParse(raw);
     if (!parsed.success) throw ProtocolError.fromZod(parsed.error, idOf(raw));
     return this.run(parsed.data, 'native', origin);
@@ -98,6 +112,7 @@ export class CheckService {
 
   /** Checks an already validated check (the national interface maps its own onto these). */
   run(check: Check, source: 'native' | 'nhsa', origin?: string): Verdict {
+    assertWithinWork(check.items.length, check.history.length);
     const started = performance.now();
     const doctor = check.visit.doctor;
     if (this.options.titleCodes === 'reversed' && doctor?.title !== undefined) doctor.title = reversedLevelAsCode(doctor.title);
@@ -151,9 +166,13 @@ export class CheckService {
     this.countCheck(verdict, source, origin);
     if (popup) {
       const timeout = this.options.decisionTimeoutSeconds * 1000;
-      held.timer = setTimeout(() => this.expirePending(check.id), timeout);
+      held.timer = setTimeout(() => this.expirePending(check.id, 'timeout'), timeout);
       held.timer.unref();
-      this.emitPending();
+      this.pendingIds.add(check.id);
+      this.events.emit('pending', { added: [pendingView(held)], removed: [] });
+      while (this.pendingIds.size > this.options.maxPending) {
+        this.expirePending(this.pendingIds.values().next().value as string, 'limit');
+      }
     }
     this.auditCheck(held);
     return verdict;
@@ -312,7 +331,7 @@ export class CheckService {
    * in front of the orders that can. Recorded like a cancel, with the reason.
    */
   abandon(ids: readonly string[], reason: string): number {
-    let closed = 0;
+    const removed: string[] = [];
     for (const id of ids) {
       const held = this.held.get(id);
       if (!held?.pending) continue;
@@ -324,10 +343,10 @@ export class CheckService {
       held.cancelled = true;
       this.dropPending(held, false);
       this.resolveWaiters(id, null);
-      closed += 1;
+      removed.push(id);
     }
-    if (closed > 0) this.emitPending();
-    return closed;
+    if (removed.length > 0) this.events.emit('pending', { added: [], removed });
+    return removed.length;
   }
 
   /**
@@ -382,38 +401,46 @@ export class CheckService {
     return { id: held.check.id, recorded };
   }
 
-  private expirePending(id: string): void {
+  /**
+   * Closes a popup the doctor did not answer: its time ran out, or `limit`, more popups than
+   * `maxPending` wait and this is the oldest. Either way the HIS hears `decision_timeout` and
+   * may still commit the check.
+   */
+  private expirePending(id: string, why: 'timeout' | 'limit'): void {
     const held = this.held.get(id);
     if (!held?.pending) return;
     held.timedOut = true;
     this.dropPending(held, true);
     try {
-      this.writer.audit({ type: 'timeout', checkId: id, patientId: held.check.patient.id, data: {} });
+      this.writer.audit({ type: 'timeout', checkId: id, patientId: held.check.patient.id, data: why === 'limit' ? { reason: 'pending_limit' } : {} });
     } catch (error) {
       this.log(`审计记录写入失败 (timeout): ${(error as Error).message}`);
     }
-    this.events.emit('timeout', id, new ProtocolError('decision_timeout', '医生未在规定时间内处理提醒', undefined));
+    const message =
+      why === 'limit'
+        ? `等待医生处理的提醒超过 ${this.options.maxPending} 个, 最早的已关闭 (仍可提交)`
+        : '医生未在规定时间内处理提醒';
+    if (why === 'limit') this.log(`提醒 ${id} 因等待处理的提醒过多而关闭, 已通知 HIS`);
+    this.events.emit('timeout', id, new ProtocolError('decision_timeout', message, undefined));
     this.resolveWaiters(id, null);
   }
 
   private dropPending(held: HeldCheck, notify: boolean): void {
     held.pending = false;
     if (held.timer) clearTimeout(held.timer);
-    if (notify) this.emitPending();
+    this.pendingIds.delete(held.check.id);
+    if (notify) this.events.emit('pending', { added: [], removed: [held.check.id] });
   }
 
-  private emitPending(): void {
-    this.events.emit('pending', this.pending());
-  }
-
+  /** Forgets the oldest answered checks beyond the recent window; held popups do not count. */
   private remember(id: string, held: HeldCheck): void {
     this.held.delete(id);
     this.held.set(id, held);
-    while (this.held.size > RECENT_LIMIT) {
-      const oldest = this.held.keys().next().value as string;
-      const entry = this.held.get(oldest)!;
-      if (entry.pending) this.dropPending(entry, true);
-      this.held.delete(oldest);
+    const limit = () => RECENT_LIMIT + this.pendingIds.size;
+    if (this.held.size <= limit()) return;
+    for (const [key, entry] of this.held) {
+      if (this.held.size <= limit()) break;
+      if (!entry.pending) this.held.delete(key);
     }
   }
 
@@ -438,11 +465,12 @@ export class CheckService {
 
   /** The checks waiting for the doctor, oldest first. */
   pending(): PendingView[] {
-    const views: PendingView[] = [];
-    for (const held of this.held.values()) {
-      if (held.pending) views.push(pendingView(held));
-    }
-    return views;
+    return [...this.pendingIds].map((id) => pendingView(this.held.get(id)!));
+  }
+
+  /** How many checks wait for the doctor. */
+  pendingCount(): number {
+    return this.pendingIds.size;
   }
 
   /** Ends every timer and wakes every waiter (the agent is stopping). */
@@ -501,6 +529,30 @@ export function historySince(visitDate: string): string {
   const yearStart = `${visitDate.slice(0, 4)}-01-01`;
   const yearBack = new Date(Date.parse(`${visitDate}T00:00:00Z`) - 366 * 86_400_000).toISOString().slice(0, 10);
   return yearBack < yearStart ? yearBack : yearStart;
+}
+
+/**
+ * The most work one check may ask for, as order lines × (history entries + 1): the engine
+ * compares every line with the history, so this bounds how long one check holds the event
+ * loop (everyone else's checks wait meanwhile). An ordinary order is 20 × 201; the cap allows
+ * 500 lines with 200 history entries, or 50 lines with 2,000.
+ */
+export const MAX_CHECK_WORK = 100_000;
+
+/** Throws `too_complex` when a check of this shape would exceed `MAX_CHECK_WORK`. */
+export function assertWithinWork(items: number, history: number): void {
+  const work = items * (history + 1);
+  if (work > MAX_CHECK_WORK) {
+    throw new ProtocolError(
+      'too_complex',
+      `检查工作量过大: ${items} 行处方 × ${history} 条历史, 上限为 行数 × (历史条数 + 1) ≤ ${MAX_CHECK_WORK}; 请只发送近一年的历史`,
+      '$.history',
+    );
+  }
+}
+
+function arrayLength(value: unknown): number {
+  return Array.isArray(value) ? value.length : 0;
 }
 
 function committedWithoutDecision(id: string): ProtocolError {

@@ -33,6 +33,8 @@ test('every config key reaches the agent or the sync client, headless and deskto
     nhsaTokenHeaders: ['apikey'],
     nhsaExtraFields: true,
     titleCodes: 'reversed',
+    maxBufferedBytes: 4 * 1024 * 1024,
+    maxPending: 50,
     expiredHardLimitDays: 3,
     decisionTimeoutSeconds: 77,
   };
@@ -56,6 +58,8 @@ test('every config key reaches the agent or the sync client, headless and deskto
     nhsaTokenHeaders: resolved.agent.nhsaTokenHeaders,
     nhsaExtraFields: resolved.agent.nhsaExtraFields,
     titleCodes: resolved.agent.titleCodes,
+    maxBufferedBytes: resolved.agent.maxBufferedBytes,
+    maxPending: resolved.agent.maxPending,
     expiredHardLimitDays: resolved.agent.expiredHardLimitDays,
     decisionTimeoutSeconds: resolved.agent.decisionTimeoutSeconds,
   };

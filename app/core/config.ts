@@ -31,6 +31,10 @@ export const SETTING_DEFAULTS = {
   titleCodes: 'standard',
   expiredHardLimitDays: 30,
   decisionTimeoutSeconds: 30 * 60,
+  /** Unread bytes after which a WebSocket client is dropped. */
+  maxBufferedBytes: 8 * 1024 * 1024,
+  /** Popups held at once; beyond it the oldest is closed and its HIS told `decision_timeout`. */
+  maxPending: 500,
 } as const;
 
 export const ConfigFile = z
@@ -63,6 +67,10 @@ export const ConfigFile = z
     titleCodes: z.enum(['standard', 'reversed']).optional(),
     /** Days a library may be past its expiry and still check; after that checks answer `unchecked`. */
     expiredHardLimitDays: z.number().int().min(0).max(3650).optional(),
+    /** Unread bytes after which a WebSocket client that does not read is dropped. */
+    maxBufferedBytes: z.number().int().min(64 * 1024).max(256 * 1024 * 1024).optional(),
+    /** Popups held at once; beyond it the oldest is closed and its HIS told `decision_timeout`. */
+    maxPending: z.number().int().min(1).max(5000).optional(),
     /** How long a held check waits for the doctor before the HIS is told it timed out. */
     decisionTimeoutSeconds: z.number().int().min(10).max(24 * 3600).optional(),
   })
@@ -184,6 +192,8 @@ export interface ResolvedSettings {
     nhsaTokenHeaders?: string[];
     nhsaExtraFields?: boolean;
     titleCodes?: 'standard' | 'reversed';
+    maxBufferedBytes?: number;
+    maxPending?: number;
     decisionTimeoutSeconds?: number;
     expiredHardLimitDays?: number;
   };
@@ -208,6 +218,8 @@ export function resolveSettings(dataDir: string, config: ConfigFile): ResolvedSe
       nhsaTokenHeaders: config.nhsaTokenHeaders,
       nhsaExtraFields: config.nhsaExtraFields,
       titleCodes: config.titleCodes,
+      maxBufferedBytes: config.maxBufferedBytes,
+      maxPending: config.maxPending,
       decisionTimeoutSeconds: config.decisionTimeoutSeconds,
       expiredHardLimitDays: config.expiredHardLimitDays,
     },

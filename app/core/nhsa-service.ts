@@ -25,6 +25,7 @@ import {
   type ReplyContext,
 } from './protocol/nhsa';
 import { ProtocolError, issuePath } from './protocol/errors';
+import { assertWithinWork } from './check-service';
 
 /** A check the core still holds, as the service needs to see it. */
 export interface HeldCheckView {
@@ -130,6 +131,8 @@ export class NhsaService {
       }
       return parsed.data;
     });
+    // The work cap too, before any runs, so that a late encounter cannot leave earlier ones checked.
+    for (const check of checks) assertWithinWork(check.items.length, check.history.length);
     const entries: CheckedEntry[] = checks.map((check) => ({ check, verdict: this.core.runCheck(check, connectionId) }));
     return nhsaResponse(request.data.input.data.task_id, entries, this.context(raw, mapped.notes));
   }

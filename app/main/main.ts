@@ -32,7 +32,7 @@ import type { SecretSealer } from '../../rules-cache/key-file';
 import { startAgent, type Agent } from '../core/agent';
 import { writeRuntimeFile } from '../core/config';
 import { ensureWritableDataDir } from '../core/data-dir';
-import type { PendingView, StatusView } from '../core/protocol/ui';
+import type { PendingChange, StatusView } from '../core/protocol/ui';
 import { wireSync } from '../core/sync-wiring';
 import { desktopAgentSettings } from './agent-options';
 import { linuxAutostartEnabled, setLinuxAutostart } from './autostart';
@@ -140,14 +140,14 @@ async function boot(): Promise<void> {
 
   registerIpc(agent);
   popup = createWindow('popup');
-  agent.bridge.onPending((pending) => onPending(pending));
+  agent.bridge.onPending((change) => onPending(change));
   agent.bridge.onStatus((status) => onStatus(status));
   tray = new Tray(trayIcon('alarm'));
   tray.on('click', () => showStatusWindow());
   onStatus(await agent.bridge.getStatus());
   configureAutostart();
   const pending = await agent.bridge.getPending();
-  if (pending.length > 0) onPending(pending);
+  if (pending.length > 0) onPending({ added: pending, removed: [], reset: true });
   else if (!startedHidden && !app.isPackaged) showStatusWindow();
 }
 
@@ -253,12 +253,14 @@ function createWindow(view: RendererView): BrowserWindow {
   return window;
 }
 
-function onPending(pending: PendingView[]): void {
+function onPending(change: PendingChange): void {
   const started = performance.now();
   for (const window of [popup, statusWindow]) {
-    if (window && !window.isDestroyed()) window.webContents.send(eventChannels.pending, pending);
+    if (window && !window.isDestroyed()) window.webContents.send(eventChannels.pending, change);
   }
-  const ids = pending.map((view) => view.id);
+  // The queue's ids, kept here from the changes, decide whether the popup shows or hides.
+  const leaving = new Set([...change.removed, ...change.added.map((view) => view.id)]);
+  const ids = [...(change.reset ? [] : shownIds.filter((id) => !leaving.has(id))), ...change.added.map((view) => view.id)];
   const move = popupMove(shownIds, ids);
   shownIds = ids;
   if (move === 'show') {

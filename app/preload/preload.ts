@@ -9,7 +9,7 @@
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { DoctorChoice } from '../core/protocol/messages';
-import type { AgentBridge, BridgeReply, PendingView, StatusView } from '../core/protocol/ui';
+import type { AgentBridge, BridgeReply, PendingChange, PendingView, StatusView } from '../core/protocol/ui';
 import type { EventChannels, InvokeChannels } from '../main/ipc-contract';
 
 const invoke = {
@@ -38,7 +38,7 @@ const bridge = {
   getStatus: () => ipcRenderer.invoke(invoke.getStatus) as Promise<StatusView>,
   decide: (choice: DoctorChoice) => ipcRenderer.invoke(invoke.decide, choice) as Promise<BridgeReply<null>>,
   syncNow: () => ipcRenderer.invoke(invoke.syncNow) as Promise<BridgeReply<string>>,
-  onPending: (listener: (pending: PendingView[]) => void) => subscribe(events.pending, listener),
+  onPending: (listener: (change: PendingChange) => void) => subscribe(events.pending, listener),
   onStatus: (listener: (status: StatusView) => void) => subscribe(events.status, listener),
 } satisfies AgentBridge;
 

@@ -7,7 +7,7 @@
  * It reconnects by itself (the agent may restart under it), and it never leaves a promise
  * hanging: every request either gets its reply, fails when the connection drops, or times out.
  */
-import type { AgentBridge, BridgeReply, PendingView, StatusView, UiEvent, UiRequest } from '../../app/core/protocol/ui';
+import type { AgentBridge, BridgeReply, PendingChange, PendingView, StatusView, UiEvent, UiRequest } from '../../app/core/protocol/ui';
 
 /** The part of the DOM WebSocket this bridge uses, so tests can stand in for it. */
 export interface WebSocketLike {
@@ -60,7 +60,7 @@ export function createWebSocketBridge(options: WebSocketBridgeOptions): AgentBri
   const createSocket = options.createSocket ?? ((url: string) => new WebSocket(url) as unknown as WebSocketLike);
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const delays = options.reconnectDelaysMs ?? [250, 500, 1000, 2000, 5000];
-  const pendingListeners = new Set<(pending: PendingView[]) => void>();
+  const pendingListeners = new Set<(change: PendingChange) => void>();
   const statusListeners = new Set<(status: StatusView) => void>();
   const waiting = new Map<string, Waiting>();
   let socket: WebSocketLike | null = null;
@@ -127,7 +127,10 @@ export function createWebSocketBridge(options: WebSocketBridgeOptions): AgentBri
     if (!event || typeof event !== 'object') return;
     switch (event.type) {
       case 'ui.pending':
-        if (Array.isArray(event.pending)) for (const listener of pendingListeners) listener(event.pending);
+        if (Array.isArray(event.added) && Array.isArray(event.removed)) {
+          const change: PendingChange = { added: event.added, removed: event.removed, ...(event.reset === true ? { reset: true } : {}) };
+          for (const listener of pendingListeners) listener(change);
+        }
         break;
       case 'ui.status':
         if (event.status && typeof event.status === 'object') for (const listener of statusListeners) listener(event.status);

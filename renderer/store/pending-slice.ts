@@ -4,7 +4,7 @@
  * or a snapshot arriving mid-choice, does not lose what was picked.
  */
 import type { StateCreator } from 'zustand';
-import type { AgentBridge, PendingView } from '../../app/core/protocol/ui';
+import type { AgentBridge, PendingChange, PendingView } from '../../app/core/protocol/ui';
 import { buildChoice, emptyDraft, evaluateChoice, flaggedItems } from '../logic/choice';
 import type { AppState, PendingSlice } from './types';
 
@@ -32,6 +32,14 @@ export function queueOrder(pending: readonly PendingView[]): PendingView[] {
 function touched(draft: AppState['drafts'][string] | undefined): boolean {
   if (!draft) return false;
   return Object.keys(draft.actions).length > 0 || Object.values(draft.reasons).some((reason) => reason.trim() !== '');
+}
+
+/** The queue after `change`: removed ids leave, added views join the end (replacing one with the same id). */
+export function applyPendingChange(pending: readonly PendingView[], change: PendingChange): PendingView[] {
+  if (change.reset) return [...change.added];
+  const leaving = new Set(change.removed);
+  for (const view of change.added) leaving.add(view.id);
+  return [...pending.filter((view) => !leaving.has(view.id)), ...change.added];
 }
 
 /** The check on screen, or null when nothing waits. */
@@ -75,6 +83,10 @@ export function createPendingSlice(bridge: AgentBridge): StateCreator<AppState, 
           expandedBasis: keepOnly(expandedBasis, ids),
           ...(nextId !== currentId ? { decideError: null } : {}),
         });
+      },
+
+      receivePendingChange(change) {
+        get().receivePending(applyPendingChange(get().pending, change));
       },
 
       moveCheck(delta) {

@@ -25,7 +25,7 @@ export function createAppStore(bridge: AgentBridge): AppStore {
  * first so that a push racing the initial fetch is not lost. Returns the unsubscribe.
  */
 export function connectStore(store: AppStore, bridge: AgentBridge): () => void {
-  const stopPending = bridge.onPending((pending) => store.getState().receivePending(pending));
+  const stopPending = bridge.onPending((change) => store.getState().receivePendingChange(change));
   const stopStatus = bridge.onStatus((status) => store.getState().receiveStatus(status));
   Promise.all([bridge.getPending(), bridge.getStatus()]).then(
     ([pending, status]) => {

@@ -3,7 +3,7 @@
  * store from slices). The core owns the truth; these are its latest snapshots plus what the
  * doctor has picked but not yet sent.
  */
-import type { PendingView, StatusView } from '../../app/core/protocol/ui';
+import type { PendingChange, PendingView, StatusView } from '../../app/core/protocol/ui';
 import type { Draft } from '../logic/choice';
 import type { LineAction } from '../logic/labels';
 
@@ -23,7 +23,10 @@ export interface PendingSlice {
   submitting: boolean;
   /** Why the last decision was refused, in the core's words. */
   decideError: string | null;
+  /** Replaces the whole queue (the first snapshot). */
   receivePending(pending: PendingView[]): void;
+  /** Applies one change the core pushed (see `PendingChange`). */
+  receivePendingChange(change: PendingChange): void;
   moveCheck(delta: 1 | -1): void;
   pickAction(line: string, action: LineAction): void;
   /** One reason for one or more findings (an item's warnings share the picker). */

@@ -24,8 +24,8 @@ export const ERROR_CODES = {
   method_not_allowed: { status: 405, where: 'HTTP', meaning: '方法不对（见 `Allow` 头）', action: '' },
   bad_request: {
     status: 400,
-    where: 'HTTP `OPTIONS`；界面静态文件',
-    meaning: '预检请求没有 `Origin` 头；界面文件路径无效',
+    where: 'HTTP `OPTIONS`；HTTP 路径；`/v1/attest`；界面静态文件',
+    meaning: '预检请求没有 `Origin` 头；路径的百分号编码无效；`challenge` 不合格式；界面文件路径无效',
     action: '原生客户端不需要发 `OPTIONS`',
   },
   bad_json: { status: 400, where: 'WS / HTTP', meaning: '不是合法 JSON（HTTP 空请求体也是）', action: '' },
@@ -35,6 +35,12 @@ export const ERROR_CODES = {
     where: 'WS / HTTP；`/nhsa…` 的 `err_msg` 文字',
     meaning: '超过 `maxFrameBytes`（WebSocket 上没有 HTTP 状态；`/nhsa…` 为 413 + `infcode: -1` 的国家信封）',
     action: '减少 `history`',
+  },
+  too_complex: {
+    status: 413,
+    where: 'WS / HTTP；3101 的 `err_msg`',
+    meaning: '一次检查的工作量超过上限：处方行数 × (历史条数 + 1) > 100000（在校验之前判断，不占用其他检查的时间）',
+    action: '只发送近一年的 `history`；或把处方拆成几次检查',
   },
   invalid: {
     status: 400,

@@ -8,8 +8,16 @@ import { ERROR_CODE_NAMES } from './error-codes';
 import { Level, Pregnancy, RULE_KINDS, VisitType, normalizeCode, type RuleKind } from '../../../rules-cache/model';
 
 const Id = z.string().min(1).max(128);
-/** A calendar date `YYYY-MM-DD` (zod checks month lengths and leap years). */
-const IsoDate = z.iso.date('expected a real calendar date as YYYY-MM-DD');
+/**
+ * The range of dates a prescription or its history can carry: year 0000 or 9999 is a HIS
+ * placeholder, not a date, and date arithmetic on it would fail deep inside a check.
+ */
+export const EARLIEST_DATE = '1900-01-01';
+export const LATEST_DATE = '2199-12-31';
+/** A calendar date `YYYY-MM-DD` (zod checks month lengths and leap years) within a sane range. */
+const IsoDate = z.iso
+  .date('expected a real calendar date as YYYY-MM-DD')
+  .refine((value) => value >= EARLIEST_DATE && value <= LATEST_DATE, `expected a date between ${EARLIEST_DATE} and ${LATEST_DATE}`);
 const Code = z.string().min(1).max(64).transform(normalizeCode);
 const Named = z.object({ code: z.string().min(1).max(64), name: z.string().max(100).optional() });
 const Money = z.number().finite().min(0).max(1e9);

@@ -31,6 +31,18 @@ export interface PendingView {
   chronic?: ChronicSummary[];
 }
 
+/**
+ * How the checks waiting for the doctor changed. Pushed as deltas so that one new popup costs
+ * one view on the wire, not the whole queue again: `removed` leave the queue, then `added`
+ * join its end in order (replacing any with the same id). `reset` means the queue is exactly
+ * `added` (the first push after connecting).
+ */
+export interface PendingChange {
+  added: PendingView[];
+  removed: string[];
+  reset?: boolean;
+}
+
 /** The rule library in force, as the status shows it. */
 export const RulesStatusSchema = z.object({
   version: z.number().int(),
@@ -125,7 +137,7 @@ export interface AgentBridge {
   getStatus(): Promise<StatusView>;
   decide(choice: DoctorChoice): Promise<BridgeReply<null>>;
   syncNow(): Promise<BridgeReply<string>>;
-  onPending(listener: (pending: PendingView[]) => void): () => void;
+  onPending(listener: (change: PendingChange) => void): () => void;
   onStatus(listener: (status: StatusView) => void): () => void;
 }
 
@@ -162,7 +174,7 @@ export async function dispatchUiRequest(bridge: AgentBridge, request: UiRequest)
 
 /** Frames the agent pushes on the UI channel. */
 export type UiEvent =
-  | { type: 'ui.pending'; pending: PendingView[] }
+  | ({ type: 'ui.pending' } & PendingChange)
   | { type: 'ui.status'; status: StatusView }
   | { type: 'ui.reply'; requestId: string; ok: true; value: unknown }
   | { type: 'ui.reply'; requestId: string; ok: false; error: string };

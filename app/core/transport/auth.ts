@@ -2,7 +2,7 @@
  * Who may talk to the agent (protocol.md "Connection"). Pure functions over the request, so
  * every refusal is tested without a socket.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 export interface AuthSettings {
@@ -72,4 +72,17 @@ export function authorizeUi(request: IncomingMessage, url: URL, settings: AuthSe
   const token = url.searchParams.get('token') ?? bearer(request);
   if (!sameSecret(token ?? undefined, settings.uiToken)) return { ok: false, status: 401, reason: '界面令牌不正确' };
   return { ok: true };
+}
+
+/** What a challenge must look like: fresh randomness from the HIS, base64url or hex. */
+export const CHALLENGE_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
+
+/**
+ * The agent's answer to a HIS's challenge (protocol.md "Verifying the agent"): an HMAC of the
+ * challenge keyed with the token. Only a process that knows the token can compute it, so a
+ * HIS can tell the real agent from a process that took its port before sending it the token.
+ * The label keeps this proof from being reusable as any other value keyed with the token.
+ */
+export function attestationProof(token: string, challenge: string): string {
+  return createHmac('sha256', token).update(`rxgate-attest\n${challenge}`).digest('base64url');
 }

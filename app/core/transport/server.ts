@@ -16,7 +16,7 @@ import { ProtocolError, errorReply } from '../protocol/errors';
 import { UiRequest, dispatchUiRequest, type ClientView, type UiEvent } from '../protocol/ui';
 import { appRoot } from '../paths';
 import { resolveUiAsset, uiResponseHeaders } from '../ui-assets';
-import { authorizeHis, authorizeUi, isLoopbackHost, type AuthSettings } from './auth';
+import { CHALLENGE_PATTERN, attestationProof, authorizeHis, authorizeUi, isLoopbackHost, type AuthSettings } from './auth';
 import { isNhsaPath, serveNhsa, type NhsaAuthMode } from './nhsa-http';
 
 export interface ServerOptions {
@@ -28,6 +28,11 @@ export interface ServerOptions {
   maxFrameBytes: number;
   /** Ping interval; a client that misses a whole interval is dropped. */
   heartbeatMs?: number;
+  /**
+   * Bytes a connection may leave unread before it is dropped: replies to a client that stops
+   * reading would otherwise pile up in memory without limit (default 8 MB).
+   */
+  maxBufferedBytes?: number;
   /** `/nhsa…` authentication: the mode and the extra token headers (protocol.md "Drop-in national interface"). */
   nhsa?: { auth: NhsaAuthMode; tokenHeaders: string[] };
   log: (line: string) => void;
@@ -52,6 +57,7 @@ const MAX_LONG_POLL_SECONDS = 60;
 const MALFORMED_CODES = new Set(['bad_json', 'bad_frame', 'too_large', 'invalid', 'unknown_type']);
 /** An HTTP client not heard from for this long is no longer listed as connected. */
 const HTTP_CLIENT_IDLE_MS = 10 * 60_000;
+const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 
 export class LocalServer {
@@ -169,7 +175,28 @@ export class LocalServer {
   private sendToOwner(checkId: string, message: Decision | ErrorReply): void {
     const owner = this.checkOwners.get(checkId);
     const connection = owner ? this.connections.get(owner) : undefined;
-    if (connection?.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(message));
+    if (connection) this.send(connection, message);
+  }
+
+  /**
+   * Every frame to a client goes through here. A client that has not taken what was sent
+   * before (its unsent bytes over the cap) is dropped rather than buffered for: one more reply
+   * of any size is accepted, so memory per connection stays within the cap plus one frame.
+   */
+  private send(connection: Connection, message: unknown): void {
+    const { socket } = connection;
+    if (socket.readyState !== WebSocket.OPEN) return;
+    const cap = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    if (socket.bufferedAmount > cap) {
+      this.options.log(`连接 ${connection.id} 未读取回复 (积压 ${socket.bufferedAmount} 字节, 上限 ${cap} 字节), 已断开`);
+      // Forgotten now, not when the close event comes round: nothing more is sent to it.
+      connection.unsubscribe?.();
+      this.connections.delete(connection.id);
+      socket.terminate();
+      this.agent.clientsChanged();
+      return;
+    }
+    socket.send(JSON.stringify(message));
   }
 
   // ---- WebSocket ---------------------------------------------------------------------------
@@ -219,17 +246,15 @@ export class LocalServer {
       socket.on('message', (data, isBinary) => this.onHisFrame(connection, data, isBinary));
     } else {
       socket.on('message', (data, isBinary) => this.onUiFrame(connection, data, isBinary));
-      const push = (event: UiEvent) => {
-        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(event));
-      };
+      const push = (event: UiEvent) => this.send(connection, event);
       const { bridge } = this.agent;
-      const stopPending = bridge.onPending((pending) => push({ type: 'ui.pending', pending }));
+      const stopPending = bridge.onPending((change) => push({ type: 'ui.pending', ...change }));
       const stopStatus = bridge.onStatus((status) => push({ type: 'ui.status', status }));
       connection.unsubscribe = () => {
         stopPending();
         stopStatus();
       };
-      void bridge.getPending().then((pending) => push({ type: 'ui.pending', pending }));
+      void bridge.getPending().then((pending) => push({ type: 'ui.pending', added: pending, removed: [], reset: true }));
       void bridge.getStatus().then((status) => push({ type: 'ui.status', status }));
     }
     this.agent.clientsChanged();
@@ -267,26 +292,26 @@ export class LocalServer {
     const id = typeof message.id === 'string' ? message.id : undefined;
     try {
       if ('infno' in message) {
-        connection.socket.send(JSON.stringify(this.agent.nhsa.handle(message, connection.id)));
+        this.send(connection, this.agent.nhsa.handle(message, connection.id));
         return;
       }
       const { checks } = this.agent;
       switch (message.type) {
         case 'check':
-          connection.socket.send(JSON.stringify(checks.check(message, connection.id)));
+          this.send(connection, checks.check(message, connection.id));
           return;
         case 'commit': {
           const result = checks.commit(message);
-          connection.socket.send(JSON.stringify({ type: 'ack', of: 'commit', ...result }));
+          this.send(connection, { type: 'ack', of: 'commit', ...result });
           return;
         }
         case 'cancel': {
           const result = checks.cancel(message);
-          connection.socket.send(JSON.stringify({ type: 'ack', of: 'cancel', ...result }));
+          this.send(connection, { type: 'ack', of: 'cancel', ...result });
           return;
         }
         case 'status':
-          connection.socket.send(JSON.stringify({ type: 'status', id, ...this.agent.status() }));
+          this.send(connection, { type: 'status', id, ...this.agent.status() });
           return;
         default:
           throw new ProtocolError(
@@ -308,9 +333,7 @@ export class LocalServer {
       this.replyError(connection, ProtocolError.fromZod(request.error, undefined));
       return;
     }
-    const reply = (event: UiEvent) => {
-      if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(event));
-    };
+    const reply = (event: UiEvent) => this.send(connection, event);
     const { requestId } = request.data;
     dispatchUiRequest(this.agent.bridge, request.data).then(
       (value) => reply({ type: 'ui.reply', requestId, ok: true, value }),
@@ -319,7 +342,7 @@ export class LocalServer {
   }
 
   private replyError(connection: Connection, error: ProtocolError, id?: string): void {
-    if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(error.toReply(id)));
+    this.send(connection, error.toReply(id));
     // Only malformed frames count as misbehaving; a well-formed request the agent cannot
     // honour (an unknown check after a restart, say) is ordinary business.
     if (!MALFORMED_CODES.has(error.code)) return;
@@ -378,6 +401,8 @@ export class LocalServer {
 
     const isApi = path.startsWith('/v1/');
     if (!isApi) return sendJson(response, 404, errorReply('not_found', `没有这个地址: ${path}`));
+    // Asked before the HIS presents its token, so it needs none: the proof shows the token without revealing it.
+    if (path === '/v1/attest') return this.attest(request, response, url);
     const auth = authorizeHis(request, url, this.auth, { allowQueryToken: false });
     const origin = request.headers.origin;
     if (origin && auth.ok) {
@@ -417,6 +442,16 @@ export class LocalServer {
     this.options.log(`拒绝请求 ${request.method ?? 'GET'} ${path}: ${reason}${origin ? ` (来源 ${origin.slice(0, 100)})` : ''}`);
   }
 
+  /** `GET /v1/attest?challenge=…`: proves this process holds the token (protocol.md "Verifying the agent"). */
+  private attest(request: IncomingMessage, response: ServerResponse, url: URL): void {
+    if (request.method !== 'GET') return methodNotAllowed(response, 'GET');
+    const challenge = url.searchParams.get('challenge') ?? '';
+    if (!CHALLENGE_PATTERN.test(challenge)) {
+      return sendJson(response, 400, errorReply('bad_request', 'challenge 须为 16–128 个字符的随机串 (字母、数字、- 或 _)'));
+    }
+    sendJson(response, 200, { type: 'attest', challenge, proof: attestationProof(this.options.token, challenge) });
+  }
+
   private trackHttpClient(origin: string | undefined): { lastSeen: number } {
     const key = origin ?? 'native';
     const existing = this.httpClients.get(key);
@@ -432,7 +467,12 @@ export class LocalServer {
     const decisionMatch = /^\/v1\/decisions\/([^/]+)$/.exec(path);
     if (decisionMatch) {
       if (method !== 'GET') return methodNotAllowed(response, 'GET');
-      const id = decodeURIComponent(decisionMatch[1]!);
+      let id: string;
+      try {
+        id = decodeURIComponent(decisionMatch[1]!);
+      } catch {
+        return sendJson(response, 400, errorReply('bad_request', '路径中的百分号编码无效'));
+      }
       const wait = Math.min(Math.max(Number(url.searchParams.get('wait') ?? 0) || 0, 0), MAX_LONG_POLL_SECONDS);
       try {
         const decision = await this.agent.checks.waitForDecision(id, wait * 1000);

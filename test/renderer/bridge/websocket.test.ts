@@ -86,14 +86,16 @@ test('pushes reach the listeners; junk frames are ignored', () => {
   const seen: unknown[] = [];
   const stop = bridge.onPending((pending) => seen.push(pending));
   bridge.onStatus((status) => seen.push(status));
-  sockets[0]!.push({ type: 'ui.pending', pending: [] });
+  sockets[0]!.push({ type: 'ui.pending', added: [], removed: ['c-1'] });
   sockets[0]!.push({ type: 'ui.status', status: { port: 1 } });
   sockets[0]!.onmessage?.({ data: 'not json' });
-  sockets[0]!.push({ type: 'ui.pending', pending: 'nope' });
-  sockets[0]!.push(null);
-  stop();
+  sockets[0]!.push({ type: 'ui.pending', added: 'nope', removed: [] });
   sockets[0]!.push({ type: 'ui.pending', pending: [] });
-  assert.deepEqual(seen, [[], { port: 1 }]);
+  sockets[0]!.push(null);
+  sockets[0]!.push({ type: 'ui.pending', added: [], removed: [], reset: true });
+  stop();
+  sockets[0]!.push({ type: 'ui.pending', added: [], removed: [] });
+  assert.deepEqual(seen, [{ added: [], removed: ['c-1'] }, { port: 1 }, { added: [], removed: [], reset: true }]);
   bridge.close();
 });
 

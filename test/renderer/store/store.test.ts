@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DoctorChoice, Finding } from '../../../app/core/protocol/messages';
-import type { AgentBridge, BridgeReply, PendingView, StatusView } from '../../../app/core/protocol/ui';
+import type { AgentBridge, BridgeReply, PendingChange, PendingView, StatusView } from '../../../app/core/protocol/ui';
 import { connectStore, createAppStore, selectCurrentView } from '../../../renderer/store/store';
+import { applyPendingChange } from '../../../renderer/store/pending-slice';
 
 function pendingView(id: string, findings: Array<Pick<Finding, 'findingId' | 'level' | 'lines'>>): PendingView {
   return {
@@ -43,7 +44,7 @@ const status: StatusView = {
 /** A bridge that records decisions and lets the test push snapshots. */
 function fakeBridge(reply: BridgeReply<null> = { ok: true, value: null }) {
   const decided: DoctorChoice[] = [];
-  const pendingListeners = new Set<(pending: PendingView[]) => void>();
+  const pendingListeners = new Set<(change: PendingChange) => void>();
   const statusListeners = new Set<(status: StatusView) => void>();
   let syncReply: BridgeReply<string> = { ok: true, value: '已是最新' };
   const bridge: AgentBridge = {
@@ -66,7 +67,7 @@ function fakeBridge(reply: BridgeReply<null> = { ok: true, value: null }) {
   return {
     bridge,
     decided,
-    pushPending: (pending: PendingView[]) => pendingListeners.forEach((listener) => listener(pending)),
+    pushPending: (change: PendingChange) => pendingListeners.forEach((listener) => listener(change)),
     pushStatus: (next: StatusView) => statusListeners.forEach((listener) => listener(next)),
     setSyncReply: (next: BridgeReply<string>) => {
       syncReply = next;
@@ -221,6 +222,15 @@ test('sync now reports the core’s words either way', async () => {
   assert.equal(store.getState().syncing, false);
 });
 
+test('a pushed change removes, then appends, replacing a view with the same id; reset replaces the queue', () => {
+  const a = pendingView('c-1', [{ findingId: 'f1', level: 'warn', lines: ['1'] }]);
+  const b = pendingView('c-2', [{ findingId: 'f1', level: 'warn', lines: ['1'] }]);
+  const newerA = { ...a, result: 'block' as const };
+  assert.deepEqual(applyPendingChange([a, b], { added: [newerA], removed: [] }), [b, newerA]);
+  assert.deepEqual(applyPendingChange([a, b], { added: [], removed: ['c-2', 'c-404'] }), [a]);
+  assert.deepEqual(applyPendingChange([a, b], { added: [b], removed: [], reset: true }), [b]);
+});
+
 test('connectStore loads the first snapshots, follows pushes, and unsubscribes', async () => {
   const fake = fakeBridge();
   const store = createAppStore(fake.bridge);
@@ -228,8 +238,15 @@ test('connectStore loads the first snapshots, follows pushes, and unsubscribes',
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(store.getState().connection, 'open');
   assert.equal(store.getState().status?.port, 17380);
-  fake.pushPending([pendingView('c-9', [{ findingId: 'f1', level: 'warn', lines: ['1'] }])]);
+  fake.pushPending({ added: [pendingView('c-9', [{ findingId: 'f1', level: 'warn', lines: ['1'] }])], removed: [] });
   assert.equal(store.getState().currentId, 'c-9');
+  fake.pushPending({ added: [pendingView('c-10', [{ findingId: 'f1', level: 'warn', lines: ['1'] }])], removed: [] });
+  // Newest first (the order the doctor has just submitted), and it takes the screen.
+  assert.deepEqual(store.getState().pending.map((view) => view.id), ['c-10', 'c-9']);
+  assert.equal(store.getState().currentId, 'c-10');
+  fake.pushPending({ added: [], removed: ['c-9'] });
+  assert.deepEqual(store.getState().pending.map((view) => view.id), ['c-10']);
+  assert.equal(store.getState().currentId, 'c-10');
   fake.pushStatus({ ...status, pendingCount: 1 });
   assert.equal(store.getState().status?.pendingCount, 1);
   stop();
