@@ -52,13 +52,16 @@ describe('rxgate agent', { timeout: 120_000 }, () => {
         const uiToken = new URL(address).hash.replace('#token=', '');
         assert.ok(uiToken.length >= 16);
         assert.ok(!agent.output().includes(uiToken), 'the UI token is not printed');
-        if (process.platform !== 'win32') assert.equal(statSync(join(dir.path, 'ui-address.txt')).mode & 0o777, 0o600);
+        if (process.platform !== 'win32') {
+          for (const file of ['ui-address.txt', 'ui-token', 'token', 'agent.json']) assert.equal(statSync(join(dir.path, file)).mode & 0o777, 0o600, file);
+        }
         // A refused browser request is logged, and the log is in the data folder as the docs say.
         const refused = await fetch(`http://127.0.0.1:${agent.port}/v1/status`, { headers: { Origin: 'http://evil.example' } });
         assert.equal(refused.status, 403);
         const logText = readFileSync(join(dir.path, 'logs', 'rxgate.log'), 'utf8');
         assert.match(logText, /规则库: 内置演示规则库/);
         assert.match(logText, /拒绝请求 GET \/v1\/status: .*来源 http:\/\/evil\.example/);
+        if (process.platform !== 'win32') assert.equal(statSync(join(dir.path, 'logs', 'rxgate.log')).mode & 0o777, 0o600);
       } finally {
         assert.equal(await stopGracefully(agent), 0);
       }

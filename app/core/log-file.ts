@@ -28,7 +28,8 @@ export function createLogFile(options: LogFileOptions): (line: string) => void {
   return (line: string) => {
     try {
       if (size === null) {
-        mkdirSync(dirname(options.path), { recursive: true });
+        // Owner-only, like the rest of the data folder: the log names PCs, ports and origins.
+        mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
         try {
           size = statSync(options.path).size;
         } catch {
@@ -40,7 +41,7 @@ export function createLogFile(options: LogFileOptions): (line: string) => void {
         size = 0;
       }
       const text = `[${now().toISOString()}] ${line.replace(/\r?\n/g, ' ⏎ ')}\n`;
-      appendFileSync(options.path, text);
+      appendFileSync(options.path, text, { mode: 0o600 });
       size += Buffer.byteLength(text);
     } catch {
       // A full or read-only disk must not stop checks; the line is lost, the agent goes on.
