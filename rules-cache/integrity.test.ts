@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { auditHash, GENESIS_HASH } from './audit-hash';
+import { rehashWithoutKey } from './audit-attack';
 import { KeyFileError } from './key-file';
 import { MIGRATIONS, migrate } from './migrations';
 import { openStore, type SqliteStore } from './store';
@@ -39,25 +40,6 @@ function fill(file: string, count: number): void {
     }
     store.writeAuditAnchor();
   });
-}
-
-/** Recomputes every hash after `fromSeq` with plain SHA-256, as someone without the key would. */
-function rehashWithoutKey(raw: Database.Database, fromSeq: number): void {
-  const rows = raw.prepare('SELECT seq, at, type, check_id, patient_key, data, prev_hash FROM audit WHERE seq >= ? ORDER BY seq').all(fromSeq) as Array<{
-    seq: number;
-    at: string;
-    type: string;
-    check_id: string | null;
-    patient_key: string | null;
-    data: string;
-    prev_hash: string;
-  }>;
-  let prev = (raw.prepare('SELECT hash FROM audit WHERE seq = ?').pluck().get(fromSeq - 1) as string | undefined) ?? GENESIS_HASH;
-  for (const row of rows) {
-    const hash = auditHash(prev, { seq: row.seq, at: row.at, type: row.type, checkId: row.check_id, patientKey: row.patient_key, data: JSON.parse(row.data) as Record<string, unknown> });
-    raw.prepare('UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?').run(prev, hash, row.seq);
-    prev = hash;
-  }
 }
 
 describe('audit trail integrity', { timeout: 60_000 }, () => {

@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { WebSocket } from 'ws';
-import { auditHash, GENESIS_HASH } from '../rules-cache/audit-hash';
+import { rehashWithoutKey } from '../rules-cache/audit-attack';
 import { openStore } from '../rules-cache/store';
 import {
   TOKEN,
@@ -181,24 +181,6 @@ async function tamperCase(name: string, tamper: (dataDir: string) => void, expec
   say(`${name}: ${outcome}  [${expectation}]`);
 }
 
-function rehashFrom(raw: Database.Database, fromSeq: number): void {
-  const rows = raw.prepare('SELECT seq, at, type, check_id, patient_key, data FROM audit WHERE seq >= ? ORDER BY seq').all(fromSeq) as Array<{
-    seq: number;
-    at: string;
-    type: string;
-    check_id: string | null;
-    patient_key: string | null;
-    data: string;
-  }>;
-  let prev = (raw.prepare('SELECT hash FROM audit WHERE seq = ?').pluck().get(fromSeq - 1) as string | undefined) ?? GENESIS_HASH;
-  const update = raw.prepare('UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?');
-  for (const row of rows) {
-    const hash = auditHash(prev, { seq: row.seq, at: row.at, type: row.type, checkId: row.check_id, patientKey: row.patient_key, data: JSON.parse(row.data) as Record<string, unknown> });
-    update.run(prev, hash, row.seq);
-    prev = hash;
-  }
-}
-
 function withDatabase(dataDir: string, change: (raw: Database.Database) => void): void {
   const raw = new Database(join(dataDir, 'rxgate.db'));
   try {
@@ -227,7 +209,7 @@ async function tampering(): Promise<void> {
       withDatabase(dir, (raw) => {
         const seq = raw.prepare(`SELECT min(seq) FROM audit WHERE type = 'commit'`).pluck().get() as number;
         raw.prepare(`UPDATE audit SET data = json_set(data, '$.recorded', 0) WHERE seq = ?`).run(seq);
-        rehashFrom(raw, seq);
+        rehashWithoutKey(raw, seq);
       }),
     'found: the chain is keyed with a key outside the database',
   );

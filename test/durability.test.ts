@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startAgent, type Agent } from '../app/core/agent';
 import type { StatusView } from '../app/core/protocol/ui';
-import { auditHash, GENESIS_HASH } from '../rules-cache/audit-hash';
+import { rehashWithoutKey } from '../rules-cache/audit-attack';
 import { KeyFileError } from '../rules-cache/key-file';
 import { openStore } from '../rules-cache/store';
 import {
@@ -189,21 +189,7 @@ describe('tampering with a stopped agent’s files is noticed', { timeout: 120_0
         tamper(dataDir, (raw) => {
           const seq = raw.prepare(`SELECT min(seq) FROM audit WHERE type = 'check'`).pluck().get() as number;
           raw.prepare(`UPDATE audit SET data = json_set(data, '$.result', 'pass') WHERE seq = ?`).run(seq);
-          if (!rehash) return;
-          const rows = raw.prepare('SELECT seq, at, type, check_id, patient_key, data FROM audit WHERE seq >= ? ORDER BY seq').all(seq) as Array<Record<string, string | number | null>>;
-          let prev = (raw.prepare('SELECT hash FROM audit WHERE seq = ?').pluck().get(seq - 1) as string | undefined) ?? GENESIS_HASH;
-          for (const row of rows) {
-            const hash = auditHash(prev, {
-              seq: row.seq as number,
-              at: row.at as string,
-              type: row.type as string,
-              checkId: row.check_id as string | null,
-              patientKey: row.patient_key as string | null,
-              data: JSON.parse(row.data as string) as Record<string, unknown>,
-            });
-            raw.prepare('UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?').run(prev, hash, row.seq);
-            prev = hash;
-          }
+          if (rehash) rehashWithoutKey(raw, seq);
         });
         const agent = await start(dataDir);
         const integrity = await verified(agent);

@@ -12,7 +12,7 @@ import type { SecretSealer } from '../../rules-cache/key-file';
 import type { RuleLibrary } from '../../rules-cache/model';
 import type { LibraryInfo } from '../../rules-cache/store-contract';
 import { CheckService } from './check-service';
-import { SETTING_DEFAULTS } from './config';
+import { SETTING_DEFAULTS, type AgentSettings } from './config';
 import { NhsaService } from './nhsa-service';
 import { AuditIntegrity } from './integrity';
 import { TypedEvents } from './events';
@@ -26,38 +26,16 @@ import { Writer } from './writer';
 export { readLibraryFile } from './rules-service';
 export { historySince } from './check-service';
 
-export interface AgentOptions {
-  dataDir: string;
-  /** 0 picks a free port (tests). */
-  port?: number;
-  token: string;
-  allowOrigins?: string[];
+/** Configuration (one place: `AgentSettings` in config.ts) plus what only a running process supplies. */
+export interface AgentOptions extends AgentSettings {
   /** A JSON rule library to run on instead of the cached one. */
   rulesFile?: string;
   /** Folder of the built UI served at /ui/. */
   uiDir?: string;
-  retentionDays?: number;
-  maxFrameBytes?: number;
-  nhsaPopup?: boolean;
-  /** `/nhsa…` authentication (protocol.md "Drop-in national interface"); default `token`. */
-  nhsaAuth?: 'token' | 'loopback';
-  /** Headers besides `Authorization: Bearer` that may carry the token on `/nhsa…` (e.g. `apikey`). */
-  nhsaTokenHeaders?: string[];
-  /** Add RxGate's own top-level fields to national replies. */
-  nhsaExtraFields?: boolean;
-  /** How the HIS numbers doctors' titles 1–5 (default `standard`: 1 正高 … 5 士级). */
-  titleCodes?: 'standard' | 'reversed';
-  decisionTimeoutSeconds?: number;
-  /** Days past its expiry after which a library no longer checks (default 30). */
-  expiredHardLimitDays?: number;
   /** WebSocket ping interval (default 30 s). */
   heartbeatMs?: number;
   /** The headless UI's token (kept across restarts by the CLI); a fresh one when not given. */
   uiToken?: string;
-  /** Unread bytes after which a WebSocket client is dropped (default 8 MB). */
-  maxBufferedBytes?: number;
-  /** Popups held at once; beyond it the oldest is closed and its HIS told `decision_timeout` (default 500). */
-  maxPending?: number;
   /** Seals the install's key file with the OS key store (the desktop app's `safeStorage`). */
   sealer?: SecretSealer;
   /** Clock, for tests of retention and expiry. */

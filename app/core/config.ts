@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_RETENTION_DAYS } from '../../rules-cache/store';
 import { isServerAddress, parseServerAddress } from '../../rules-cache/server-address';
@@ -137,16 +137,7 @@ export function loadConfig(dataDir: string, overrides: ConfigFile = {}): ConfigF
  * kept in the data folder (owner-only), so the HIS integration keeps working across restarts.
  */
 export function resolveToken(dataDir: string, configured: string | undefined): string {
-  if (configured) return configured;
-  const file = join(dataDir, 'token');
-  if (existsSync(file)) {
-    const saved = readFileSync(file, 'utf8').trim();
-    if (saved.length >= 16) return saved;
-  }
-  const token = randomBytes(24).toString('base64url');
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return token;
+  return configured || keptToken(join(dataDir, 'token'));
 }
 
 /**
@@ -154,13 +145,17 @@ export function resolveToken(dataDir: string, configured: string | undefined): s
  * open reconnects after the agent restarts instead of knocking with a token that is gone.
  */
 export function resolveUiToken(dataDir: string): string {
-  const file = join(dataDir, 'ui-token');
+  return keptToken(join(dataDir, 'ui-token'));
+}
+
+/** The token saved in `file`, or a new random one saved there owner-only. */
+function keptToken(file: string): string {
   if (existsSync(file)) {
     const saved = readFileSync(file, 'utf8').trim();
     if (saved.length >= 16) return saved;
   }
   const token = randomBytes(24).toString('base64url');
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;
 }
@@ -179,24 +174,39 @@ export function readPublicKeys(entries: string[]): string[] {
  * place where each config key becomes an agent setting, for the headless agent and the
  * desktop app alike (a test checks that every key of {@link ConfigFile} arrives).
  */
+/**
+ * The agent's settings that come from configuration (the agent adds runtime ones: clock, log,
+ * UI folder). Unset ones take {@link SETTING_DEFAULTS}.
+ */
+export interface AgentSettings {
+  dataDir: string;
+  /** 0 picks a free port (tests). */
+  port?: number;
+  token: string;
+  allowOrigins?: string[];
+  retentionDays?: number;
+  maxFrameBytes?: number;
+  /** Whether 3101 checks also get RxGate's popup. */
+  nhsaPopup?: boolean;
+  /** `/nhsa…` authentication (protocol.md "Drop-in national interface"). */
+  nhsaAuth?: 'token' | 'loopback';
+  /** Headers besides `Authorization: Bearer` that may carry the token on `/nhsa…` (e.g. `apikey`). */
+  nhsaTokenHeaders?: string[];
+  /** Add RxGate's own top-level fields to national replies. */
+  nhsaExtraFields?: boolean;
+  /** How the HIS numbers doctors' titles 1–5 (`standard`: 1 正高 … 5 士级). */
+  titleCodes?: 'standard' | 'reversed';
+  /** Unread bytes after which a WebSocket client is dropped. */
+  maxBufferedBytes?: number;
+  /** Popups held at once; beyond it the oldest is closed and its HIS told `decision_timeout`. */
+  maxPending?: number;
+  decisionTimeoutSeconds?: number;
+  /** Days past its expiry after which a library no longer checks. */
+  expiredHardLimitDays?: number;
+}
+
 export interface ResolvedSettings {
-  agent: {
-    dataDir: string;
-    port: number;
-    token: string;
-    allowOrigins: string[];
-    retentionDays?: number;
-    maxFrameBytes?: number;
-    nhsaPopup?: boolean;
-    nhsaAuth?: 'token' | 'loopback';
-    nhsaTokenHeaders?: string[];
-    nhsaExtraFields?: boolean;
-    titleCodes?: 'standard' | 'reversed';
-    maxBufferedBytes?: number;
-    maxPending?: number;
-    decisionTimeoutSeconds?: number;
-    expiredHardLimitDays?: number;
-  };
+  agent: AgentSettings & { port: number; allowOrigins: string[] };
   /**
    * The sync settings, read on demand: a missing key file is a sync problem to show in the
    * status, not a reason for the agent not to start.
