@@ -81,7 +81,7 @@ export class Agent implements AgentSurface {
       now,
       log,
     });
-    this.integrity = new AuditIntegrity(store, log);
+    this.integrity = new AuditIntegrity(store, this.writer, log);
     const checks = this.checks;
     this.nhsa = new NhsaService(
       {

@@ -9,6 +9,7 @@ import type { AuditCursor, SqliteStore } from '../../rules-cache/store';
 import type { AuditVerification } from '../../rules-cache/store-contract';
 import { TypedEvents } from './events';
 import type { IntegrityStatus } from './protocol/ui';
+import type { Writer } from './writer';
 
 /** Records verified per background page: a few milliseconds each. */
 const PAGE = 2000;
@@ -23,6 +24,7 @@ export class AuditIntegrity {
 
   constructor(
     private readonly store: SqliteStore,
+    private readonly writer: Writer,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -83,7 +85,7 @@ export class AuditIntegrity {
     this.ledgerProblem = `处方台账少了 ${ledger.missing} 张已提交处方的记录 (共核对 ${ledger.checked} 张; 最早一张见审计记录第 ${ledger.first!.seq} 条): 台账在 RxGate 之外被删改过`;
     this.log(this.ledgerProblem);
     try {
-      this.store.appendAudit({ type: 'ledger.broken', data: { missing: ledger.missing, checked: ledger.checked, firstSeq: ledger.first!.seq } });
+      this.writer.audit({ type: 'ledger.broken', data: { missing: ledger.missing, checked: ledger.checked, firstSeq: ledger.first!.seq } });
     } catch (error) {
       this.log(`无法记录台账核对结果: ${(error as Error).message}`);
     }
@@ -93,7 +95,7 @@ export class AuditIntegrity {
     this.log(`审计记录校验失败: ${result.reason}`);
     try {
       // The trail records that it was found broken; the verification after it starts anew.
-      this.store.appendAudit({ type: 'audit.broken', data: { brokenAt: result.brokenAt, reason: result.reason } });
+      this.writer.audit({ type: 'audit.broken', data: { brokenAt: result.brokenAt, reason: result.reason } });
     } catch (error) {
       this.log(`无法记录审计校验失败: ${(error as Error).message}`);
     }
