@@ -40,6 +40,8 @@ export interface InstallKeys {
   readonly audit: Buffer;
   /** Keys the rule library digest, so a library edited in the database is told apart. */
   readonly library: Buffer;
+  /** Encrypts the hub outbox, whose events carry patient ids until the hub has them. */
+  readonly outbox: Buffer;
   readonly auditKeyedFrom: number;
   /** A short public fingerprint of the secret, kept in the database to notice a swapped key file. */
   readonly fingerprint: string;
@@ -59,6 +61,7 @@ export function deriveKeys(secret: Buffer, auditKeyedFrom: number): InstallKeys 
     patient: secret,
     audit: derive('rxgate audit chain v1'),
     library: derive('rxgate rule library v1'),
+    outbox: derive('rxgate hub outbox v1'),
     auditKeyedFrom,
     fingerprint: derive('rxgate key fingerprint v1').subarray(0, 8).toString('hex'),
   };

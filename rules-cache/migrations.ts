@@ -137,6 +137,21 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 4,
+    name: 'hub outbox',
+    sql: `
+      -- Events for the hospital hub, written in the same transaction as the local write they
+      -- describe and deleted once the hub acknowledged them. body is AES-256-GCM ciphertext
+      -- (the events carry patient ids, which the database never holds in the clear).
+      CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        body BLOB NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /** The schema version this build of the app writes. */

@@ -101,7 +101,7 @@ test('a new database gets the whole schema, at the newest version, in memory and
     assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
     const names = raw.prepare("SELECT name FROM sqlite_schema WHERE type IN ('table', 'trigger') ORDER BY name").pluck().all();
-    assert.deepEqual(names, ['audit', 'audit_no_delete', 'audit_no_update', 'audit_purge', 'ledger', 'libraries', 'rules', 'settings']);
+    assert.deepEqual(names, ['audit', 'audit_no_delete', 'audit_no_update', 'audit_purge', 'ledger', 'libraries', 'outbox', 'rules', 'settings', 'sqlite_sequence']);
   } finally {
     raw.close();
   }

@@ -7,7 +7,7 @@
  * done before they start; writes use IMMEDIATE transactions so that a second process on the
  * same file (the CLI next to a running agent) waits for the lock instead of failing halfway.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -155,6 +155,17 @@ export interface SqliteStore extends Store {
    * were compared and the first one found short.
    */
   verifyLedger(): { checked: number; missing: number; first?: { seq: number; checkId: string } };
+  /** Appends an audit record, and when `outbox` is given, that hub event in the same transaction. */
+  appendAudit(event: AuditEvent, outbox?: unknown): AuditRecord;
+  /** Records a committed order with its audit record and, when given, its hub event, in one transaction. */
+  recordOrder(order: LedgerOrder, audit?: AuditEvent, outbox?: unknown): number;
+  /** Queues a hub event on its own (status reports, audit heads). */
+  addToOutbox(body: unknown): void;
+  /** The oldest undelivered hub events, decrypted, in order. */
+  outboxPending(limit: number): Array<{ seq: number; id: string; body: unknown }>;
+  /** Forgets the events the hub acknowledged (every seq ≤ `seq`). */
+  outboxDelivered(seq: number): void;
+  outboxBacklog(): number;
   /** Purges at most `limit` audit records older than the retention period (oldest first), recording the purge in the chain; returns how many. */
   purgeExpiredAuditBatch(limit: number): number;
   /** False once `close()` ran: timers that outlive the agent check it before touching the file. */
@@ -407,6 +418,10 @@ function prepareStatements(database: Database.Database) {
       `SELECT seq, check_id, patient_key, json_extract(data, '$.recorded') AS recorded, json_extract(data, '$.visitDate') AS visit_date
        FROM audit WHERE type = 'commit' AND seq > ? AND check_id IS NOT NULL AND patient_key IS NOT NULL ORDER BY seq LIMIT ?`,
     ),
+    insertOutbox: prepare<[string, Buffer, string]>('INSERT INTO outbox (id, body, created_at) VALUES (?, ?, ?)'),
+    outboxPending: prepare<[number], { seq: number; id: string; body: Buffer }>('SELECT seq, id, body FROM outbox ORDER BY seq LIMIT ?'),
+    outboxDelivered: prepare<[number]>('DELETE FROM outbox WHERE seq <= ?'),
+    outboxCount: prepare<[], number>('SELECT count(*) FROM outbox').pluck(),
     ledgerRowsOfOrder: prepare<[string, string], number>('SELECT count(*) FROM ledger WHERE patient_key = ? AND check_id = ?').pluck(),
     insertAudit: prepare<[number, string, string, string | null, string | null, string, string, string]>(
       `INSERT INTO audit (seq, at, type, check_id, patient_key, data, prev_hash, hash)
@@ -434,10 +449,10 @@ class SqliteRuleStore implements SqliteStore {
   private readonly purgeAuditTransaction: Database.Transaction<(through: number) => number>;
   private readonly rollbackTransaction: Database.Transaction<() => LibraryInfo>;
   private readonly recordTransaction: Database.Transaction<
-    (rows: LedgerRow[], patientKey: string, visitKey: string, checkId: string, recordedAt: string, audit: PreparedAudit | null) => void
+    (rows: LedgerRow[], patientKey: string, visitKey: string, checkId: string, recordedAt: string, audit: PreparedAudit | null, outbox: Buffer | null) => void
   >;
   private readonly appendTransaction: Database.Transaction<
-    (type: string, checkId: string | null, patientKey: string | null, data: Record<string, unknown>) => AuditRecord
+    (type: string, checkId: string | null, patientKey: string | null, data: Record<string, unknown>, outbox: Buffer | null) => AuditRecord
   >;
   private readonly appendBatchTransaction: Database.Transaction<
     (events: Array<{ type: string; checkId: string | null; patientKey: string | null; data: Record<string, unknown> }>) => AuditRecord[]
@@ -467,7 +482,7 @@ class SqliteRuleStore implements SqliteStore {
       return purged;
     });
     this.rollbackTransaction = database.transaction(() => this.swapLibraries());
-    this.recordTransaction = database.transaction((rows, patientKey, visitKey, checkId, recordedAt, audit) => {
+    this.recordTransaction = database.transaction((rows, patientKey, visitKey, checkId, recordedAt, audit, outbox) => {
       // Recording an order again (the HIS saved it again after an edit) replaces what was
       // recorded for it: a line dropped since must not stay behind as a phantom prescription.
       this.statements.deleteOrder.run(patientKey, visitKey, checkId);
@@ -476,10 +491,14 @@ class SqliteRuleStore implements SqliteStore {
       }
       // The order and its audit record are one write: both are there, or neither.
       if (audit) this.appendRecord(audit.type, audit.checkId, audit.patientKey, audit.data);
+      // And the hub hears of it from the same write, or not at all.
+      if (outbox) this.statements.insertOutbox.run(randomUUID(), outbox, recordedAt);
     });
-    this.appendTransaction = database.transaction((type, checkId, patientKey, data) =>
-      this.appendRecord(type, checkId, patientKey, data),
-    );
+    this.appendTransaction = database.transaction((type, checkId, patientKey, data, outbox) => {
+      const record = this.appendRecord(type, checkId, patientKey, data);
+      if (outbox) this.statements.insertOutbox.run(randomUUID(), outbox, record.at);
+      return record;
+    });
     this.appendBatchTransaction = database.transaction((events) =>
       events.map((event) => this.appendRecord(event.type, event.checkId, event.patientKey, event.data)),
     );
@@ -741,7 +760,7 @@ class SqliteRuleStore implements SqliteStore {
    * per prescription line. Only the LedgerItem fields are kept: stray fields a caller passes
    * (a patient name, say) never reach the file.
    */
-  recordOrder(order: LedgerOrder, audit?: AuditEvent): number {
+  recordOrder(order: LedgerOrder, audit?: AuditEvent, outbox?: unknown): number {
     requireText(order.checkId, 'order checkId');
     const patientKey = this.patientKey(order.patientId);
     // The visit id is stored keyed too: with the HIS it leads straight back to the patient.
@@ -749,7 +768,8 @@ class SqliteRuleStore implements SqliteStore {
     if (!Array.isArray(order.items)) throw new TypeError('order items must be an array');
     const rows = order.items.map((item, index) => ledgerRow(item, index));
     const prepared = audit ? this.prepareAudit(audit) : null;
-    this.recordTransaction.immediate(rows, patientKey, visitKey, storedText(order.checkId), this.now().toISOString(), prepared);
+    const sealed = outbox === undefined ? null : this.sealOutbox(outbox);
+    this.recordTransaction.immediate(rows, patientKey, visitKey, storedText(order.checkId), this.now().toISOString(), prepared, sealed);
     return rows.length;
   }
 
@@ -788,9 +808,42 @@ class SqliteRuleStore implements SqliteStore {
    * replaced by {@link REDACTED_PATIENT_ID}, so the trail never holds a raw id. When the event
    * has no `patientId` but its data has one at the top level, that one is keyed instead.
    */
-  appendAudit(event: AuditEvent): AuditRecord {
+  appendAudit(event: AuditEvent, outbox?: unknown): AuditRecord {
     const prepared = this.prepareAudit(event);
-    return this.appendTransaction.immediate(prepared.type, prepared.checkId, prepared.patientKey, prepared.data);
+    const sealed = outbox === undefined ? null : this.sealOutbox(outbox);
+    return this.appendTransaction.immediate(prepared.type, prepared.checkId, prepared.patientKey, prepared.data, sealed);
+  }
+
+  addToOutbox(body: unknown): void {
+    this.statements.insertOutbox.run(randomUUID(), this.sealOutbox(body), this.now().toISOString());
+  }
+
+  outboxPending(limit: number): Array<{ seq: number; id: string; body: unknown }> {
+    return this.statements.outboxPending.all(limit).map((row) => ({ seq: row.seq, id: row.id, body: this.openOutbox(row.body) }));
+  }
+
+  outboxDelivered(seq: number): void {
+    this.statements.outboxDelivered.run(seq);
+  }
+
+  outboxBacklog(): number {
+    return this.statements.outboxCount.get()!;
+  }
+
+  /** AES-256-GCM with the install's outbox key: IV (12 bytes), tag (16), ciphertext. */
+  private sealOutbox(body: unknown): Buffer {
+    const text = JSON.stringify(body);
+    if (text === undefined) throw new TypeError('outbox event must be JSON');
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.keys.outbox, iv);
+    const sealed = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, cipher.getAuthTag(), sealed]);
+  }
+
+  private openOutbox(sealed: Buffer): unknown {
+    const decipher = createDecipheriv('aes-256-gcm', this.keys.outbox, sealed.subarray(0, 12));
+    decipher.setAuthTag(sealed.subarray(12, 28));
+    return JSON.parse(Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]).toString('utf8'));
   }
 
   /**

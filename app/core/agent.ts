@@ -14,6 +14,7 @@ import type { LibraryInfo } from '../../rules-cache/store-contract';
 import { CheckService } from './check-service';
 import { SETTING_DEFAULTS, type AgentSettings } from './config';
 import { NhsaService } from './nhsa-service';
+import { HubService, type HubSettings } from './hub-service';
 import { AuditIntegrity } from './integrity';
 import { TypedEvents } from './events';
 import type { AgentBridge, PendingView, RulesStatus, StatusView, SyncStatus } from './protocol/ui';
@@ -38,6 +39,8 @@ export interface AgentOptions extends AgentSettings {
   uiToken?: string;
   /** Seals the install's key file with the OS key store (the desktop app's `safeStorage`). */
   sealer?: SecretSealer;
+  /** The hospital hub this PC is enrolled with (docs/hub.md); none: the PC works alone. */
+  hub?: HubSettings;
   /** Clock, for tests of retention and expiry. */
   now?: () => Date;
   log?: (line: string) => void;
@@ -57,6 +60,8 @@ export class Agent implements AgentSurface {
   readonly integrity: AuditIntegrity;
   /** The national interface (9001/9002, 3101/3102, 3103) over the check service. */
   readonly nhsa: NhsaService;
+  /** Delivery to the hospital hub, when one is configured. */
+  readonly hub: HubService | null;
   private statusTimer: NodeJS.Timeout | null = null;
 
   private constructor(
@@ -82,6 +87,22 @@ export class Agent implements AgentSurface {
       log,
     });
     this.integrity = new AuditIntegrity(store, this.writer, log);
+    this.writer.hubEnabled = options.hub !== undefined;
+    this.hub = options.hub
+      ? new HubService(
+          options.hub,
+          store,
+          this.writer,
+          () => {
+            const sync = this.syncStatus;
+            return {
+              rulesVersion: this.rules.status()?.version ?? null,
+              lastSync: sync.lastAttemptAt ? { result: sync.state, message: sync.lastResult?.slice(0, 500), at: sync.lastAttemptAt } : undefined,
+            };
+          },
+          { log, onState: () => this.scheduleStatus() },
+        )
+      : null;
     const checks = this.checks;
     this.nhsa = new NhsaService(
       {
@@ -128,6 +149,7 @@ export class Agent implements AgentSurface {
       });
       await agent.server.listen();
       agent.writer.startMaintenance();
+      agent.hub?.start();
       agent.integrity.verifyAllInBackground();
     } catch (error) {
       store.close();
@@ -189,6 +211,7 @@ export class Agent implements AgentSurface {
       checks: { total: stats.total, byResult: { ...stats.byResult }, recent: stats.recent.slice(0, 20) },
       pendingCount: this.checks.pendingCount(),
       integrity: this.integrity.status(this.rules.problems),
+      ...(this.hub ? { hub: this.hub.state() } : {}),
     };
   }
 
@@ -251,6 +274,7 @@ export class Agent implements AgentSurface {
     await this.server?.close();
     // An install under way finishes (or fails) before the store closes under it.
     await this.rules.settled();
+    await this.hub?.stop();
     this.writer.drain();
     this.store.close();
   }

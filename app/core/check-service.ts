@@ -11,6 +11,7 @@ import type { AuditEvent, LedgerItem, LedgerOrder } from '../../rules-cache/stor
 import { ChoiceError, resolveChoice, type ResolvedChoice } from './decisions';
 import { evaluate, mergeHistory } from './engine';
 import { reversedLevelAsCode } from './engine/titles';
+import { decisionEventBody, orderEventBody } from './hub-events';
 import { TypedEvents } from './events';
 import { Cancel, Check, Commit, DoctorChoice, type Decision, type DecisionSource, type Result, type Verdict } from './protocol/messages';
 import type { PendingChange, PendingView, RecentCheck } from './protocol/ui';
@@ -265,7 +266,7 @@ export class CheckService {
       checkId: held.check.id,
       patientId: held.check.patient.id,
       data: { outcome: decision.outcome, lines: decision.lines, reasons: decision.reasons, source, ...auditData },
-    });
+    }, () => decisionEventBody(held.check, held.verdict.findings, resolved, { source, at: this.now().toISOString() }));
     held.decision = decision;
     held.resolved = resolved;
     if (held.pending) this.dropPending(held, true);
@@ -394,7 +395,7 @@ export class CheckService {
       patientId: held.check.patient.id,
       // The visit date says until when retention keeps these rows: the ledger check compares them.
       data: { recorded: ledgerItems.length, replacedItems: parsed.data.items !== undefined, visitDate: visit.date },
-    });
+    }, () => orderEventBody(order, this.now().toISOString()));
     held.committed = true;
     if (held.pending) this.dropPending(held, true);
     if (wasPending) this.resolveWaiters(held.check.id, null);

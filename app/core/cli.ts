@@ -19,6 +19,7 @@ import {
   removeRuntimeFile,
   resolveSettings,
   resolveUiToken,
+  writeHubCredential,
   writeRuntimeFile,
   writeUiAddressFile,
 } from './config';
@@ -28,6 +29,8 @@ import { syncOffline, wireSync } from './sync-wiring';
 import { importRules } from './rules-import';
 import { CliError } from './cli-error';
 import { auditVerify } from './audit-command';
+import { HubClient } from './hub-client';
+import { hostname } from 'node:os';
 import { createLogFile, logFilePath } from './log-file';
 import type { IntegrityStatus } from './protocol/ui';
 import { checkFlagSettings, commandHelp, explainArgsError, type FlagHelp } from './cli-help';
@@ -73,6 +76,7 @@ const commands: Record<string, Command> = {
       'no-open': { type: 'boolean' },
       'ui-dir': { type: 'string' },
       'nhsa-auth': { type: 'string' },
+      hub: { type: 'string' },
     },
     flags: {
       ...dataDirFlag,
@@ -84,6 +88,7 @@ const commands: Record<string, Command> = {
       'public-key': publicKeyFlag,
       'no-open': { text: '不自动打开浏览器窗口 (界面地址写入数据目录的 ui-address.txt)。默认: 打开' },
       'ui-dir': { value: 'DIR', text: '界面文件所在目录 (开发用)。默认: 随程序的 dist/renderer' },
+      hub: { value: 'URL', text: '院端中心地址 (docs/hub.md); 本机须先用 rxgate enrol 登记。默认: 配置文件 hubUrl, 否则不连接' },
       'nhsa-auth': {
         value: 'token|loopback',
         text: '国家接口 /nhsa… 的认证: token 需要令牌; loopback 本机程序免令牌 (只用于单人使用的工作站, 见 docs/operations.md 第 12 节)。默认: 配置文件 nhsaAuth, 否则 token',
@@ -153,6 +158,17 @@ const commands: Record<string, Command> = {
     options: { ...dataDirOption },
     flags: { ...dataDirFlag },
     run: syncCommand,
+  },
+  enrol: {
+    usage: 'rxgate enrol --code CODE [--hub URL] [--data-dir DIR]',
+    summary: '用信息科给的一次性登记码把本机登记到院端中心, 凭据存于数据目录 (hub-credential, 仅所有者可读)',
+    options: { ...dataDirOption, code: { type: 'string' }, hub: { type: 'string' } },
+    flags: {
+      ...dataDirFlag,
+      code: { value: 'CODE', text: '院端中心生成的一次性登记码, 必填' },
+      hub: { value: 'URL', text: '院端中心地址。默认: 配置文件 hubUrl' },
+    },
+    run: enrolCommand,
   },
   'audit verify': {
     usage: 'rxgate audit verify [--data-dir DIR] [--json]',
@@ -287,6 +303,7 @@ async function runAgent(values: Record<string, unknown>): Promise<number> {
     servers: values.server as string[] | undefined,
     publicKeys: values['public-key'] as string[] | undefined,
     nhsaAuth: nhsaAuthOf(values['nhsa-auth']),
+    hubUrl: values.hub as string | undefined,
   };
   // The port was checked above: 0 (any free port) is fine on the command line.
   const flagProblem = checkFlagSettings({ ...flagSettings, port: undefined });
@@ -317,6 +334,9 @@ async function runAgent(values: Record<string, unknown>): Promise<number> {
       logFile(line);
     },
   });
+  if (settings.hubNotEnrolled) {
+    console.log(`已配置院端中心 ${config.hubUrl}, 但本机尚未登记, 暂不连接: 请运行 rxgate enrol --code 登记码 (登记码由信息科在院端中心生成)`);
+  }
   let sync: ReturnType<typeof wireSync>;
   try {
     sync = wireSync(agent, syncOptions);
@@ -385,6 +405,19 @@ async function rulesImport(values: Record<string, unknown>, positionals: string[
   console.log(outcome.message);
   const reload = await callAgent(dataDir, '/v1/rules/reload', 'POST', {});
   if (reload && reload.status === 200) console.log('正在运行的代理已切换到新规则库');
+  return 0;
+}
+
+async function enrolCommand(values: Record<string, unknown>): Promise<number> {
+  const dataDir = dataDirOf(values);
+  const code = values.code as string | undefined;
+  if (!code) throw new CliError('缺少 --code: 请填写信息科在院端中心生成的一次性登记码', 2);
+  const hubUrl = (values.hub as string | undefined) ?? loadConfig(dataDir).hubUrl;
+  if (!hubUrl) throw new CliError('不知道院端中心的地址: 请用 --hub URL 指定, 或在配置文件中写 hubUrl', 2);
+  const reply = await new HubClient({ url: hubUrl }).enrol({ code, pcName: hostname().slice(0, 128) || 'unknown', agentVersion: AGENT_VERSION });
+  const file = writeHubCredential(dataDir, reply.credential);
+  console.log(`已登记到院端中心 ${hubUrl} (本机编号 ${reply.agentId}); 凭据已存于 ${file}`);
+  if (!loadConfig(dataDir).hubUrl && values.hub) console.log('请在配置文件中写上 hubUrl, 或启动代理时加 --hub, 代理才会连接院端中心');
   return 0;
 }
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { startAgent } from './agent';
-import { ConfigFile, loadConfig, readRuntimeFile, removeRuntimeFile, resolveSettings, writeRuntimeFile } from './config';
+import { ConfigFile, loadConfig, readRuntimeFile, removeRuntimeFile, resolveSettings, writeHubCredential, writeRuntimeFile } from './config';
 import { desktopAgentSettings } from '../main/agent-options';
 
 test('every config key reaches the agent or the sync client, headless and desktop alike', { timeout: 60_000 }, async (context) => {
@@ -35,11 +35,14 @@ test('every config key reaches the agent or the sync client, headless and deskto
     titleCodes: 'reversed',
     maxBufferedBytes: 4 * 1024 * 1024,
     maxPending: 50,
+    hubUrl: 'http://127.0.0.1:9/hub/',
     expiredHardLimitDays: 3,
     decisionTimeoutSeconds: 77,
   };
   // port 0 is what tests use; the schema's minimum is for IT's files.
   writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ ...sample, port: 18099 }));
+  // The hub is used once the PC is enrolled (rxgate enrol writes the credential).
+  writeHubCredential(dataDir, 'agent-1.secret-secret-secret');
   const config = { ...loadConfig(dataDir), port: 0 };
   const resolved = resolveSettings(dataDir, config);
   const sync = resolved.sync();
@@ -60,6 +63,7 @@ test('every config key reaches the agent or the sync client, headless and deskto
     titleCodes: resolved.agent.titleCodes,
     maxBufferedBytes: resolved.agent.maxBufferedBytes,
     maxPending: resolved.agent.maxPending,
+    hubUrl: resolved.agent.hub?.url,
     expiredHardLimitDays: resolved.agent.expiredHardLimitDays,
     decisionTimeoutSeconds: resolved.agent.decisionTimeoutSeconds,
   };

@@ -67,6 +67,8 @@ export const ConfigFile = z
     titleCodes: z.enum(['standard', 'reversed']).optional(),
     /** Days a library may be past its expiry and still check; after that checks answer `unchecked`. */
     expiredHardLimitDays: z.number().int().min(0).max(3650).optional(),
+    /** The hospital hub (docs/hub.md); the credential from `rxgate enrol` is in DATA/hub-credential. */
+    hubUrl: z.string().url().optional(),
     /** Unread bytes after which a WebSocket client that does not read is dropped. */
     maxBufferedBytes: z.number().int().min(64 * 1024).max(256 * 1024 * 1024).optional(),
     /** Popups held at once; beyond it the oldest is closed and its HIS told `decision_timeout`. */
@@ -160,6 +162,25 @@ function keptToken(file: string): string {
   return token;
 }
 
+/** Where `rxgate enrol` keeps this PC's hub credential (owner-only). */
+export function hubCredentialPath(dataDir: string): string {
+  return join(dataDir, 'hub-credential');
+}
+
+export function readHubCredential(dataDir: string): string | undefined {
+  const file = hubCredentialPath(dataDir);
+  if (!existsSync(file)) return undefined;
+  const text = readFileSync(file, 'utf8').trim();
+  return text === '' ? undefined : text;
+}
+
+export function writeHubCredential(dataDir: string, credential: string): string {
+  const file = hubCredentialPath(dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${credential}\n`, { mode: 0o600 });
+  return file;
+}
+
 /** Public keys may be given as PEM text or as paths to PEM files. */
 export function readPublicKeys(entries: string[]): string[] {
   return entries.map((entry) => {
@@ -206,7 +227,9 @@ export interface AgentSettings {
 }
 
 export interface ResolvedSettings {
-  agent: AgentSettings & { port: number; allowOrigins: string[] };
+  agent: AgentSettings & { port: number; allowOrigins: string[]; hub?: { url: string; credential: string } };
+  /** `hubUrl` is set but this PC was never enrolled (no DATA/hub-credential): say so, run alone. */
+  hubNotEnrolled: boolean;
   /**
    * The sync settings, read on demand: a missing key file is a sync problem to show in the
    * status, not a reason for the agent not to start.
@@ -215,7 +238,9 @@ export interface ResolvedSettings {
 }
 
 export function resolveSettings(dataDir: string, config: ConfigFile): ResolvedSettings {
+  const credential = config.hubUrl ? readHubCredential(dataDir) : undefined;
   return {
+    hubNotEnrolled: config.hubUrl !== undefined && credential === undefined,
     agent: {
       dataDir,
       port: config.port ?? DEFAULT_PORT,
@@ -230,6 +255,7 @@ export function resolveSettings(dataDir: string, config: ConfigFile): ResolvedSe
       titleCodes: config.titleCodes,
       maxBufferedBytes: config.maxBufferedBytes,
       maxPending: config.maxPending,
+      hub: config.hubUrl && credential ? { url: config.hubUrl, credential } : undefined,
       decisionTimeoutSeconds: config.decisionTimeoutSeconds,
       expiredHardLimitDays: config.expiredHardLimitDays,
     },

@@ -34,9 +34,14 @@ export class Writer {
   private maintaining = false;
   private closed = false;
 
+  /** Called after a write queued an event for the hub (the hub service wakes its delivery). */
+  onOutbox: (() => void) | null = null;
+  /** Hub events are written only when a hub is configured. */
+  hubEnabled = false;
+
   constructor(
     readonly store: SqliteStore,
-    private readonly log: (line: string) => void,
+    readonly log: (line: string) => void,
   ) {}
 
   /**
@@ -56,19 +61,38 @@ export class Writer {
     }
   }
 
-  /** Writes an audit record now (after any queued ones); throws when it could not be written. */
-  audit(event: AuditEvent): void {
+  /**
+   * Writes an audit record now (after any queued ones); throws when it could not be written.
+   * `hub` (built only when a hub is configured) goes into the outbox in the same transaction.
+   */
+  audit(event: AuditEvent, hub?: () => unknown): void {
     this.flush();
-    this.store.appendAudit(event);
+    const body = this.hubEnabled && hub ? hub() : undefined;
+    this.store.appendAudit(event, body);
     this.anchorSoon();
+    if (body !== undefined) this.onOutbox?.();
   }
 
-  /** Records a committed order and its audit record in one transaction; returns how many items. */
-  recordOrder(order: LedgerOrder, audit: AuditEvent): number {
+  /** Records a committed order, its audit record and its hub event in one transaction; returns how many items. */
+  recordOrder(order: LedgerOrder, audit: AuditEvent, hub?: () => unknown): number {
     this.flush();
-    const recorded = this.store.recordOrder(order, audit);
+    const body = this.hubEnabled && hub ? hub() : undefined;
+    const recorded = this.store.recordOrder(order, audit, body);
     this.anchorSoon();
+    if (body !== undefined) this.onOutbox?.();
     return recorded;
+  }
+
+  /** Queues an event for the hub on its own (status reports, audit heads). */
+  queueHubEvent(body: unknown): void {
+    if (!this.hubEnabled) return;
+    this.store.addToOutbox(body);
+    this.onOutbox?.();
+  }
+
+  /** Forgets the hub events the hub acknowledged. */
+  outboxDelivered(seq: number): void {
+    if (this.store.isOpen()) this.store.outboxDelivered(seq);
   }
 
   /** Installs a library in one transaction with its audit record (small libraries, CLI, tests). */

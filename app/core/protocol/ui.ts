@@ -120,6 +120,17 @@ export const StatusViewSchema = z.object({
   }),
   pendingCount: z.number().int(),
   integrity: IntegrityStatusSchema,
+  /** Delivery to the hospital hub, when one is configured: its state and the outbox backlog. */
+  hub: z
+    .object({
+      state: z.enum(['idle', 'delivering', 'retrying', 'refused']),
+      backlog: z.number().int(),
+      lastDeliveredAt: z.string().optional(),
+      lastError: z.object({ code: z.string(), message: z.string(), at: z.string() }).optional(),
+      nextAttemptAt: z.string().optional(),
+      anchor: z.object({ state: z.string(), seq: z.number().int().optional(), detail: z.string().optional() }).optional(),
+    })
+    .optional(),
 });
 export type StatusView = z.infer<typeof StatusViewSchema>;
 

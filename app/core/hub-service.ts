@@ -1,0 +1,87 @@
+/**
+ * The agent's side of the hospital hub: the outbox the writer fills in the same transactions as
+ * the local writes (committed orders, decisions), delivered in order by `HubDelivery` with retry
+ * and backoff; a status report and the audit-chain head every few minutes, so IT's fleet view
+ * sees this PC and the hub can anchor its trail. Patient ids in the outbox are encrypted at rest
+ * (rules-cache/store.ts) and leave the PC only over the authenticated channel.
+ */
+import { hostname } from 'node:os';
+import type { SqliteStore } from '../../rules-cache/store';
+import { HubClient } from './hub-client';
+import { HubDelivery, type HubDeliveryState } from './hub-delivery';
+import { auditHeadEventBody, hubEvent, statusEventBody, type HubEventBody } from './hub-events';
+import { AGENT_VERSION } from './version';
+import type { Writer } from './writer';
+
+export interface HubSettings {
+  /** The hub's base URL (`https://hub.hospital.local:8720/`). */
+  url: string;
+  /** `<agentId>.<secret>` from enrolment (DATA/hub-credential). */
+  credential: string;
+}
+
+/** How often the status report and the audit head go to the hub. */
+const REPORT_INTERVAL_MS = 5 * 60_000;
+
+export class HubService {
+  private readonly delivery: HubDelivery;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    settings: HubSettings,
+    private readonly store: SqliteStore,
+    private readonly writer: Writer,
+    private readonly report: () => { rulesVersion: number | null; lastSync?: { result: string; message?: string; at: string } },
+    options: { log: (line: string) => void; onState: () => void },
+  ) {
+    const client = new HubClient({ url: settings.url, credential: settings.credential });
+    this.delivery = new HubDelivery({
+      client,
+      outbox: {
+        pending: (limit) => store.outboxPending(limit).map((row) => hubEvent(row.body as HubEventBody, { id: row.id, seq: row.seq })),
+        delivered: (seq) => writer.outboxDelivered(seq),
+      },
+      onState: () => options.onState(),
+      log: options.log,
+    });
+    // Every write that queued an event for the hub wakes the delivery.
+    writer.onOutbox = () => this.delivery.kick();
+  }
+
+  start(): void {
+    this.reportNow();
+    this.delivery.start();
+    this.timer = setInterval(() => this.reportNow(), REPORT_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** Queues this PC's status and its audit-chain head for the hub. */
+  reportNow(): void {
+    try {
+      const { rulesVersion, lastSync } = this.report();
+      this.writer.queueHubEvent(
+        statusEventBody({ pcName: hostname().slice(0, 128) || 'unknown', agentVersion: AGENT_VERSION, rulesVersion, lastSync, outboxBacklog: this.store.outboxBacklog() }),
+      );
+      const head = this.store.auditHead();
+      if (head) this.writer.queueHubEvent(auditHeadEventBody({ seq: head.seq, hash: head.hash }));
+    } catch (error) {
+      // A report that cannot be queued now is queued at the next interval.
+      this.writer.log(`院端中心状态未能排队: ${(error as Error).message}`);
+    }
+  }
+
+  state(): HubDeliveryState & { backlog: number } {
+    return { ...this.delivery.state(), backlog: this.store.isOpen() ? this.store.outboxBacklog() : 0 };
+  }
+
+  /** Resolves once nothing is being sent (tests, `stop`). */
+  settled(): Promise<void> {
+    return this.delivery.settled();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.writer.onOutbox = null;
+    await this.delivery.stop();
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The agent's outbox against a real hub on a throwaway PostgreSQL: a commit on agent A reaches
+ * the hub from A's outbox (written in the same transaction as A's ledger row), so agent B's
+ * client finds A's prescription with A's department and doctor; an agent killed with events in
+ * its outbox delivers them after it restarts; the outbox holds no patient id in the clear.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startAgent, type Agent } from '../app/core/agent';
+import { HubClient } from '../app/core/hub-client';
+import { patientKeyer } from '../hub/security';
+import { issueEnrolmentCode, startHubServer, type RunningHub } from '../hub/server';
+import { HubStore } from '../hub/store/hub-store';
+import { skipWithoutPostgres, startCluster, type TestCluster } from './postgres';
+import { HisClient, TOKEN, example, temporaryDir } from './support';
+
+const skip = skipWithoutPostgres();
+
+describe('agents and the hub', { skip, timeout: 180_000 }, () => {
+  let cluster: TestCluster;
+  let store: HubStore;
+  let hub: RunningHub;
+  const dirs = [temporaryDir(), temporaryDir()];
+  const credentials: string[] = [];
+
+  before(async () => {
+    cluster = await startCluster();
+    store = await HubStore.open(await cluster.createDatabase('agents'));
+    hub = await startHubServer({ store, keyer: patientKeyer(Buffer.alloc(32, 7)) });
+    for (const name of ['PC-A', 'PC-B']) {
+      const { code } = await issueEnrolmentCode(store, 'test');
+      const client = new HubClient({ url: hub.url });
+      credentials.push((await client.enrol({ code, pcName: name, agentVersion: '0.1.0' })).credential);
+      client.close();
+    }
+  });
+  after(async () => {
+    await hub?.close();
+    await store?.close();
+    cluster?.stop();
+    for (const dir of dirs) dir.remove();
+  });
+
+  const start = (index: number, url = hub.url): Promise<Agent> =>
+    startAgent({ dataDir: dirs[index]!.path, port: 0, token: TOKEN, hub: { url, credential: credentials[index]! }, log: () => undefined });
+
+  /** Checks and commits the example order for `patientId` on `agent`. */
+  async function commit(agent: Agent, id: string, patientId: string): Promise<void> {
+    const his = await HisClient.connect(agent.port);
+    try {
+      const message = example('check-repeat.json');
+      his.send({ ...message, id, ui: 'none', patient: { ...(message.patient as object), id: patientId } });
+      await his.next((frame) => frame.type === 'verdict' && frame.id === id);
+      his.send({ type: 'commit', id });
+      await his.next((frame) => frame.type === 'ack' && frame.id === id);
+    } finally {
+      await his.close();
+    }
+  }
+
+  test("a commit on A reaches the hub, where B's client finds it with A's department and doctor", async () => {
+    const a = await start(0);
+    try {
+      await commit(a, 'hub-a-1', 'P-HUB-1');
+      // The outbox is delivered soon after the write; wait until it is empty.
+      for (let tries = 0; a.status().hub!.backlog > 0 && tries < 500; tries += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      await a.hub!.settled();
+      assert.equal(a.status().hub?.backlog, 0, JSON.stringify(a.status().hub));
+    } finally {
+      await a.stop();
+    }
+    const b = new HubClient({ url: hub.url, credential: credentials[1] });
+    try {
+      const rows = await b.lookupHistory('P-HUB-1', '2000-01-01', { budgetMs: 5_000 });
+      assert.ok(rows && rows.length > 0, 'the hub has A’s order');
+      const sent = example('check-repeat.json') as { visit: { dept: { code: string }; doctor: { code: string } } };
+      assert.equal(rows![0]!.deptCode, sent.visit.dept.code);
+      assert.equal(rows![0]!.doctorCode, sent.visit.doctor.code);
+    } finally {
+      b.close();
+    }
+  });
+
+  test('events waiting when the hub is unreachable stay in the outbox (encrypted) and are delivered after a restart', async () => {
+    // The hub's address is wrong at first: the events wait.
+    const away = await start(1, 'http://127.0.0.1:9/');
+    await commit(away, 'hub-b-1', 'P-HUB-2');
+    assert.ok(away.status().hub!.backlog > 0);
+    await away.stop();
+    const database = readFileSync(join(dirs[1]!.path, 'rxgate.db'));
+    const wal = readFileSync(join(dirs[1]!.path, 'rxgate.db-wal'), { flag: 'a+' });
+    assert.equal(database.includes(Buffer.from('P-HUB-2')) || wal.includes(Buffer.from('P-HUB-2')), false, 'no patient id in the clear');
+    const back = await start(1);
+    try {
+      for (let tries = 0; back.status().hub!.backlog > 0 && tries < 500; tries += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(back.status().hub?.backlog, 0);
+    } finally {
+      await back.stop();
+    }
+    const reader = new HubClient({ url: hub.url, credential: credentials[0] });
+    try {
+      const rows = await reader.lookupHistory('P-HUB-2', '2000-01-01', { budgetMs: 5_000 });
+      assert.ok(rows && rows.length > 0, 'delivered after the restart');
+    } finally {
+      reader.close();
+    }
+  });
+});
