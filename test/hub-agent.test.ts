@@ -44,7 +44,8 @@ describe('agents and the hub', { skip, timeout: 180_000 }, () => {
   });
 
   const start = (index: number, url = hub.url): Promise<Agent> =>
-    startAgent({ dataDir: dirs[index]!.path, port: 0, token: TOKEN, hub: { url, credential: credentials[index]! }, log: () => undefined });
+    // A generous budget: these tests are about what arrives, not how fast (the bench measures that).
+    startAgent({ dataDir: dirs[index]!.path, port: 0, token: TOKEN, hub: { url, credential: credentials[index]!, budgetMs: 5_000 }, log: () => undefined });
 
   /** Checks and commits the example order for `patientId` on `agent`. */
   async function commit(agent: Agent, id: string, patientId: string): Promise<void> {
@@ -80,6 +81,54 @@ describe('agents and the hub', { skip, timeout: 180_000 }, () => {
       assert.equal(rows![0]!.doctorCode, sent.visit.doctor.code);
     } finally {
       b.close();
+    }
+  });
+
+  test("B's check of the same patient reports the repeat with A's department and doctor, with no history from the HIS; with the hub down it answers within its budget without", async () => {
+    const repeatCheck = (id: string, patientId: string): Record<string, unknown> => {
+      const message = example('check-repeat.json');
+      return {
+        ...message,
+        id,
+        ui: 'none',
+        patient: { ...(message.patient as object), id: patientId },
+        visit: { ...(message.visit as object), id: `V-${id}`, date: '2026-11-28', dept: { code: '0402', name: '心内科' }, doctor: { code: 'D019', name: '王医生' } },
+        items: (message.items as Array<Record<string, unknown>>).map((item) => ({ ...item, days: 7 })),
+        history: [],
+      };
+    };
+    const b = await start(1);
+    try {
+      const his = await HisClient.connect(b.port);
+      try {
+        his.send(repeatCheck('hub-b-check', 'P-HUB-1'));
+        const verdict = await his.next((frame) => frame.type === 'verdict' && frame.id === 'hub-b-check');
+        assert.deepEqual(verdict.historySources, ['ledger', 'hub']);
+        const findings = verdict.findings as Array<{ ruleId: string; message: string }>;
+        const repeat = findings.find((finding) => finding.ruleId === 'REP-0001');
+        assert.ok(repeat, JSON.stringify(findings));
+        // A (呼吸内科, 李医生) prescribed it on 11-24; B's doctor sees who and where.
+        assert.match(repeat.message, /呼吸内科/);
+      } finally {
+        await his.close();
+      }
+    } finally {
+      await b.stop();
+    }
+    // The hub unreachable: the check goes on with what it has and says so.
+    const alone = await start(1, 'http://127.0.0.1:9/');
+    try {
+      const his = await HisClient.connect(alone.port);
+      try {
+        his.send(repeatCheck('hub-b-alone', 'P-HUB-1'));
+        const verdict = await his.next((frame) => frame.type === 'verdict' && frame.id === 'hub-b-alone');
+        assert.deepEqual(verdict.historySources, ['ledger']);
+        assert.equal((verdict.findings as Array<{ ruleId: string }>).some((finding) => finding.ruleId === 'REP-0001'), false);
+      } finally {
+        await his.close();
+      }
+    } finally {
+      await alone.stop();
     }
   });
 

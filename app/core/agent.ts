@@ -149,7 +149,11 @@ export class Agent implements AgentSurface {
       });
       await agent.server.listen();
       agent.writer.startMaintenance();
-      agent.hub?.start();
+      if (agent.hub) {
+        const hub = agent.hub;
+        agent.checks.hubHistory = (patientId, since) => hub.lookup(patientId, since);
+        hub.start();
+      }
       agent.integrity.verifyAllInBackground();
     } catch (error) {
       store.close();

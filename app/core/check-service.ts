@@ -11,9 +11,10 @@ import type { AuditEvent, LedgerItem, LedgerOrder } from '../../rules-cache/stor
 import { ChoiceError, resolveChoice, type ResolvedChoice } from './decisions';
 import { evaluate, mergeHistory } from './engine';
 import { reversedLevelAsCode } from './engine/titles';
-import { decisionEventBody, orderEventBody } from './hub-events';
+import { decisionEventBody, hubRowsAsLedger, orderEventBody } from './hub-events';
+import type { HubHistoryRow } from './protocol/hub';
 import { TypedEvents } from './events';
-import { Cancel, Check, Commit, DoctorChoice, type Decision, type DecisionSource, type Result, type Verdict } from './protocol/messages';
+import { Cancel, Check, Commit, DoctorChoice, type Decision, type DecisionSource, type HistorySource, type Result, type Verdict } from './protocol/messages';
 import type { PendingChange, PendingView, RecentCheck } from './protocol/ui';
 import { ProtocolError } from './protocol/errors';
 import type { RulesService } from './rules-service';
@@ -103,16 +104,38 @@ export class CheckService {
    * `checked` event so that the transport can route the decision; this service never reads it.
    */
   check(raw: unknown, origin?: string): Verdict {
+    return this.run(this.validate(raw), 'native', origin);
+  }
+
+  /**
+   * A native check with the patient's history from the hospital hub, when one is configured:
+   * asked for within its time budget, and whatever does not come back in time is checked
+   * without (the verdict's `historySources` says which sources answered).
+   */
+  async checkWithHub(raw: unknown, origin?: string): Promise<Verdict> {
+    const check = this.validate(raw);
+    if (!this.hubHistory) return this.run(check, 'native', origin);
+    const rows = await this.hubHistory(check.patient.id, historySince(check.visit.date)).catch(() => null);
+    return this.run(check, 'native', origin, rows);
+  }
+
+  /**
+   * Where `checkWithHub` asks the hub (set by the agent when a hub is configured): the rows, or
+   * null when the hub did not answer within the budget.
+   */
+  hubHistory: ((patientId: string, since: string) => Promise<HubHistoryRow[] | null>) | null = null;
+
+  private validate(raw: unknown): Check {
     // Counted on the raw frame, before validation, which itself costs in proportion.
     const shape = raw as { items?: unknown; history?: unknown } | null;
     assertWithinWork(arrayLength(shape?.items), arrayLength(shape?.history));
     const parsed = Check.safeParse(raw);
     if (!parsed.success) throw ProtocolError.fromZod(parsed.error, idOf(raw));
-    return this.run(parsed.data, 'native', origin);
+    return parsed.data;
   }
 
   /** Checks an already validated check (the national interface maps its own onto these). */
-  run(check: Check, source: 'native' | 'nhsa', origin?: string): Verdict {
+  run(check: Check, source: 'native' | 'nhsa', origin?: string, hubRows?: HubHistoryRow[] | null): Verdict {
     assertWithinWork(check.items.length, check.history.length);
     const started = performance.now();
     const doctor = check.visit.doctor;
@@ -124,6 +147,7 @@ export class CheckService {
       this.dropPending(existing, true);
     }
     let verdict: Verdict;
+    let historySources: HistorySource[] | undefined;
     try {
       const ledger = this.store.priorItems(check.patient.id, historySince(check.visit.date));
       // The ledger names visits by their keyed reference; this check's own visit is the one it
@@ -131,7 +155,10 @@ export class CheckService {
       // courses and limits), and no raw visit id was ever stored.
       const currentRef = `${this.visitRef(check.visit.id)}/`;
       for (const item of ledger) if (item.rxId.startsWith(currentRef)) item.rxId = `${check.visit.id}/${item.rxId.slice(currentRef.length)}`;
-      const prior = mergeHistory(check.history, ledger);
+      // The hub's rows that this PC's ledger does not have (other PCs' prescriptions).
+      const fromHub = hubRows ? hubRowsAsLedger(ledger, hubRows) : [];
+      const prior = mergeHistory(check.history, [...ledger, ...fromHub]);
+      historySources = [...(check.history.length > 0 ? ['his' as const] : []), 'ledger' as const, ...(hubRows ? ['hub' as const] : [])];
       const expired = this.rules.expiredTooLong();
       const compiled = this.rules.compiled;
       const outcome = expired ? null : evaluate(compiled, check, prior);
@@ -158,6 +185,8 @@ export class CheckService {
         elapsedMs: round3(performance.now() - started),
       };
     }
+    // Said only where a hub is configured: an agent on its own answers as it always has.
+    if (hubRows !== undefined && historySources) verdict.historySources = historySources;
     const popup = check.ui === 'popup' && verdict.findings.length > 0;
     if (popup) verdict.pending = true;
     // Held for commit, the popup and long-polls, which never need the history again: without

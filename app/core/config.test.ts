@@ -36,6 +36,7 @@ test('every config key reaches the agent or the sync client, headless and deskto
     maxBufferedBytes: 4 * 1024 * 1024,
     maxPending: 50,
     hubUrl: 'http://127.0.0.1:9/hub/',
+    hubBudgetMs: 40,
     expiredHardLimitDays: 3,
     decisionTimeoutSeconds: 77,
   };
@@ -64,6 +65,7 @@ test('every config key reaches the agent or the sync client, headless and deskto
     maxBufferedBytes: resolved.agent.maxBufferedBytes,
     maxPending: resolved.agent.maxPending,
     hubUrl: resolved.agent.hub?.url,
+    hubBudgetMs: resolved.agent.hub?.budgetMs,
     expiredHardLimitDays: resolved.agent.expiredHardLimitDays,
     decisionTimeoutSeconds: resolved.agent.decisionTimeoutSeconds,
   };

@@ -69,6 +69,8 @@ export const ConfigFile = z
     expiredHardLimitDays: z.number().int().min(0).max(3650).optional(),
     /** The hospital hub (docs/hub.md); the credential from `rxgate enrol` is in DATA/hub-credential. */
     hubUrl: z.string().url().optional(),
+    /** How long a check waits for the patient's history from the hub, in ms; then it goes on without. */
+    hubBudgetMs: z.number().int().min(1).max(1000).optional(),
     /** Unread bytes after which a WebSocket client that does not read is dropped. */
     maxBufferedBytes: z.number().int().min(64 * 1024).max(256 * 1024 * 1024).optional(),
     /** Popups held at once; beyond it the oldest is closed and its HIS told `decision_timeout`. */
@@ -227,7 +229,7 @@ export interface AgentSettings {
 }
 
 export interface ResolvedSettings {
-  agent: AgentSettings & { port: number; allowOrigins: string[]; hub?: { url: string; credential: string } };
+  agent: AgentSettings & { port: number; allowOrigins: string[]; hub?: { url: string; credential: string; budgetMs?: number } };
   /** `hubUrl` is set but this PC was never enrolled (no DATA/hub-credential): say so, run alone. */
   hubNotEnrolled: boolean;
   /**
@@ -255,7 +257,7 @@ export function resolveSettings(dataDir: string, config: ConfigFile): ResolvedSe
       titleCodes: config.titleCodes,
       maxBufferedBytes: config.maxBufferedBytes,
       maxPending: config.maxPending,
-      hub: config.hubUrl && credential ? { url: config.hubUrl, credential } : undefined,
+      hub: config.hubUrl && credential ? { url: config.hubUrl, credential, budgetMs: config.hubBudgetMs } : undefined,
       decisionTimeoutSeconds: config.decisionTimeoutSeconds,
       expiredHardLimitDays: config.expiredHardLimitDays,
     },

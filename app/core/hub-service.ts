@@ -10,6 +10,7 @@ import type { SqliteStore } from '../../rules-cache/store';
 import { HubClient } from './hub-client';
 import { HubDelivery, type HubDeliveryState } from './hub-delivery';
 import { auditHeadEventBody, hubEvent, statusEventBody, type HubEventBody } from './hub-events';
+import type { HubHistoryRow } from './protocol/hub';
 import { AGENT_VERSION } from './version';
 import type { Writer } from './writer';
 
@@ -18,13 +19,20 @@ export interface HubSettings {
   url: string;
   /** `<agentId>.<secret>` from enrolment (DATA/hub-credential). */
   credential: string;
+  /** How long a check waits for the patient's history from the hub (default 25 ms). */
+  budgetMs?: number;
 }
+
+/** Well inside the 50 ms design budget of a check. */
+export const DEFAULT_HUB_BUDGET_MS = 25;
 
 /** How often the status report and the audit head go to the hub. */
 const REPORT_INTERVAL_MS = 5 * 60_000;
 
 export class HubService {
   private readonly delivery: HubDelivery;
+  private readonly client: HubClient;
+  private readonly budgetMs: number;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -35,6 +43,8 @@ export class HubService {
     options: { log: (line: string) => void; onState: () => void },
   ) {
     const client = new HubClient({ url: settings.url, credential: settings.credential });
+    this.client = client;
+    this.budgetMs = settings.budgetMs ?? DEFAULT_HUB_BUDGET_MS;
     this.delivery = new HubDelivery({
       client,
       outbox: {
@@ -53,6 +63,11 @@ export class HubService {
     this.delivery.start();
     this.timer = setInterval(() => this.reportNow(), REPORT_INTERVAL_MS);
     this.timer.unref();
+  }
+
+  /** The patient's recent orders from every PC, or null when the hub did not answer within the budget. */
+  lookup(patientId: string, since: string): Promise<HubHistoryRow[] | null> {
+    return this.client.lookupHistory(patientId, since, { budgetMs: this.budgetMs });
   }
 
   /** Queues this PC's status and its audit-chain head for the hub. */
@@ -83,5 +98,6 @@ export class HubService {
     if (this.timer) clearInterval(this.timer);
     this.writer.onOutbox = null;
     await this.delivery.stop();
+    this.client.close();
   }
 }

@@ -187,6 +187,10 @@ export type ChronicSummary = z.infer<typeof ChronicSummary>;
 export const Result = z.enum(['pass', 'warn', 'block', 'unchecked']);
 export type Result = z.infer<typeof Result>;
 
+/** Where a check's history can come from. */
+export const HISTORY_SOURCES = ['his', 'ledger', 'hub'] as const;
+export type HistorySource = (typeof HISTORY_SOURCES)[number];
+
 export const Verdict = z.object({
   type: z.literal('verdict'),
   id: Id,
@@ -197,6 +201,11 @@ export const Verdict = z.object({
   chronic: z.array(ChronicSummary).optional(),
   rules: z.object({ version: z.number().int(), source: z.string().optional() }).optional(),
   elapsedMs: z.number(),
+  /**
+   * With a hospital hub configured: where the patient's history came from — the HIS's
+   * `history`, this PC's ledger, the hub (absent when the hub did not answer within its budget).
+   */
+  historySources: z.array(z.enum(HISTORY_SOURCES)).optional(),
   /** True when the agent is holding the check for the doctor's popup decision. */
   pending: z.boolean().optional(),
 });

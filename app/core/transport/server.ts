@@ -298,7 +298,11 @@ export class LocalServer {
       const { checks } = this.agent;
       switch (message.type) {
         case 'check':
-          this.send(connection, checks.check(message, connection.id));
+          // Asynchronous only where a hub is asked for the patient's history (within its budget).
+          checks.checkWithHub(message, connection.id).then(
+            (verdict) => this.send(connection, verdict),
+            (error: unknown) => this.replyError(connection, toProtocolError(error, this.options.log), id),
+          );
           return;
         case 'commit': {
           const result = checks.commit(message);
@@ -486,7 +490,7 @@ export class LocalServer {
     }
     const { checks } = this.agent;
     const routes: Record<string, { method: string; run: (body: Record<string, unknown>) => unknown | Promise<unknown> }> = {
-      '/v1/check': { method: 'POST', run: (body) => checks.check({ type: 'check', ...body }) },
+      '/v1/check': { method: 'POST', run: (body) => checks.checkWithHub({ type: 'check', ...body }) },
       '/v1/commit': { method: 'POST', run: (body) => ({ type: 'ack', of: 'commit', ...checks.commit({ type: 'commit', ...body }) }) },
       '/v1/cancel': { method: 'POST', run: (body) => ({ type: 'ack', of: 'cancel', ...checks.cancel({ type: 'cancel', ...body }) }) },
       '/v1/status': { method: 'GET', run: () => ({ type: 'status', ...this.agent.status() }) },
