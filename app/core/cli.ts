@@ -32,7 +32,7 @@ import { auditVerify } from './audit-command';
 import { HubClient } from './hub-client';
 import { hostname } from 'node:os';
 import { createLogFile, logFilePath } from './log-file';
-import type { IntegrityStatus } from './protocol/ui';
+import type { IntegrityStatus, StatusView } from './protocol/ui';
 import { checkFlagSettings, commandHelp, explainArgsError, type FlagHelp } from './cli-help';
 import { ensureWritableDataDir } from './data-dir';
 import { rulesBuild, rulesKeygen, rulesPublish } from './rules-commands';
@@ -484,6 +484,12 @@ async function status(values: Record<string, unknown>): Promise<number> {
       console.log('数据完整性: ⚠ 有问题');
       for (const problem of integrity.problems) console.log(`  - ${problem}`);
     }
+  }
+  const hub = view.hub as StatusView['hub'];
+  if (hub) {
+    console.log(`院端中心: ${hub.state}, 待发送 ${hub.backlog} 条${hub.lastDeliveredAt ? `, 上次送达 ${hub.lastDeliveredAt}` : ''}`);
+    if (hub.lastError) console.log(`  上次错误: ${hub.lastError.message}`);
+    if (hub.anchor && hub.anchor.state !== 'ok' && hub.anchor.state !== 'none') console.log(`  ⚠ 院端标记本机审计记录: ${hub.anchor.state}`);
   }
   return 0;
 }

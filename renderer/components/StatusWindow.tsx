@@ -13,6 +13,13 @@ const kindNames: Record<string, string> = {
   limit: '数量频次',
 };
 
+const hubStateLabel: Record<'idle' | 'delivering' | 'retrying' | 'refused', string> = {
+  idle: '已全部送达',
+  delivering: '正在发送',
+  retrying: '院端暂时连不上, 稍后重试 (检查不受影响)',
+  refused: '院端拒绝了本机 (凭据被吊销或事件有误), 请联系信息科',
+};
+
 /** The status window: rule library, sync, HIS connections, recent checks (no patient data). */
 export function StatusWindow({ onOpenPopup }: { onOpenPopup?: () => void }) {
   const status = useAppStore((state) => state.status);
@@ -165,6 +172,34 @@ export function StatusWindow({ onOpenPopup }: { onOpenPopup?: () => void }) {
             ) : null}
           </div>
         </section>
+
+        {status.hub ? (
+          <section className="card" aria-labelledby="hub-title" data-testid="status-hub">
+            <h2 id="hub-title">院端中心</h2>
+            <dl className="pairs">
+              <dt>投递</dt>
+              <dd className={status.hub.state === 'idle' || status.hub.state === 'delivering' ? undefined : 'notice-text'}>
+                {hubStateLabel[status.hub.state]}
+              </dd>
+              <dt>待发送</dt>
+              <dd data-testid="hub-backlog">{status.hub.backlog} 条</dd>
+              <dt>上次送达</dt>
+              <dd>{formatDateTime(status.hub.lastDeliveredAt)}</dd>
+              {status.hub.lastError ? (
+                <>
+                  <dt>上次错误</dt>
+                  <dd className="notice-text">{status.hub.lastError.message}</dd>
+                </>
+              ) : null}
+              {status.hub.anchor && status.hub.anchor.state !== 'ok' && status.hub.anchor.state !== 'none' ? (
+                <>
+                  <dt>审计锚点</dt>
+                  <dd className="alarm-text">院端发现本机审计记录与锚定的不符 ({status.hub.anchor.state})</dd>
+                </>
+              ) : null}
+            </dl>
+          </section>
+        ) : null}
 
         <section className="card" aria-labelledby="clients-title" data-testid="status-clients">
           <h2 id="clients-title">已连接的 HIS ({clients.length})</h2>
