@@ -85,6 +85,22 @@ export interface AuditCursor {
   anchor: AuditHead | null;
 }
 
+/** What the ledger comparison found: orders compared, orders short of rows, the earliest such. */
+export interface LedgerVerification {
+  checked: number;
+  missing: number;
+  first?: { seq: number; checkId: string };
+}
+
+/** Where a paged ledger comparison has got to (start with `after` 0, an empty map, `toCount` null). */
+export interface LedgerCursor extends LedgerVerification {
+  /** The last commit record read. */
+  after: number;
+  latest: Map<string, { seq: number; checkId: string; patientKey: string; recorded: number }>;
+  /** Once every commit record is read: the orders still to count. */
+  toCount: Array<{ seq: number; checkId: string; patientKey: string; recorded: number }> | null;
+}
+
 /** A library row written in slices by the apply worker, not yet active. */
 export interface StagedLibraryHeader {
   version: number;
@@ -154,7 +170,9 @@ export interface SqliteStore extends Store {
    * patient's history deleted behind the agent's back shows up here. Returns how many orders
    * were compared and the first one found short.
    */
-  verifyLedger(): { checked: number; missing: number; first?: { seq: number; checkId: string } };
+  verifyLedger(): LedgerVerification;
+  /** The same comparison in pages of `limit` records or orders, for a walk that yields between pages. */
+  continueLedgerVerification(cursor: LedgerCursor, limit: number): { done: false; cursor: LedgerCursor } | { done: true; result: LedgerVerification };
   /** Appends an audit record, and when `outbox` is given, that hub event in the same transaction. */
   appendAudit(event: AuditEvent, outbox?: unknown): AuditRecord;
   /** Records a committed order with its audit record and, when given, its hub event, in one transaction. */
@@ -990,27 +1008,40 @@ class SqliteRuleStore implements SqliteStore {
     return { done: true, result: head.seq > 0 ? { ok: true, count, head } : { ok: true, count } };
   }
 
-  verifyLedger(): { checked: number; missing: number; first?: { seq: number; checkId: string } } {
-    const cutoff = this.retentionCutoff();
-    // The latest commit record of each order: a re-commit replaces the rows of the one before.
-    const latest = new Map<string, { seq: number; checkId: string; patientKey: string; recorded: number }>();
-    for (let after = 0; ; ) {
-      const page = this.statements.commitRecords.all(after, 5000);
+  verifyLedger(): LedgerVerification {
+    let cursor: LedgerCursor = { after: 0, latest: new Map(), toCount: null, checked: 0, missing: 0 };
+    for (;;) {
+      const step = this.continueLedgerVerification(cursor, 5000);
+      if (step.done) return step.result;
+      cursor = step.cursor;
+    }
+  }
+
+  continueLedgerVerification(cursor: LedgerCursor, limit: number): { done: false; cursor: LedgerCursor } | { done: true; result: LedgerVerification } {
+    if (cursor.toCount === null) {
+      // First the commit records, page by page: the latest of each order, still within retention.
+      const cutoff = this.retentionCutoff();
+      const page = this.statements.commitRecords.all(cursor.after, limit);
+      let after = cursor.after;
       for (const row of page) {
         after = row.seq;
         if (row.visit_date === null || typeof row.recorded !== 'number' || row.visit_date < cutoff) continue;
-        latest.set(`${row.patient_key}\u0000${row.check_id}`, { seq: row.seq, checkId: row.check_id, patientKey: row.patient_key, recorded: row.recorded });
+        // A re-commit replaces the rows of the one before: the later record wins.
+        cursor.latest.set(`${row.patient_key}\u0000${row.check_id}`, { seq: row.seq, checkId: row.check_id, patientKey: row.patient_key, recorded: row.recorded });
       }
-      if (page.length < 5000) break;
+      const toCount = page.length < limit ? [...cursor.latest.values()] : null;
+      return { done: false, cursor: { ...cursor, after, toCount } };
     }
-    let missing = 0;
-    let first: { seq: number; checkId: string } | undefined;
-    for (const order of latest.values()) {
+    // Then their ledger rows, a page of orders at a time.
+    let { checked, missing, first } = cursor;
+    for (const order of cursor.toCount.splice(0, limit)) {
+      checked += 1;
       if (this.statements.ledgerRowsOfOrder.get(order.patientKey, order.checkId)! >= order.recorded) continue;
       missing += 1;
       if (!first || order.seq < first.seq) first = { seq: order.seq, checkId: order.checkId };
     }
-    return first ? { checked: latest.size, missing, first } : { checked: latest.size, missing };
+    if (cursor.toCount.length > 0) return { done: false, cursor: { ...cursor, checked, missing, first } };
+    return { done: true, result: first ? { checked, missing, first } : { checked, missing } };
   }
 
   purgeExpiredAuditBatch(limit: number): number {

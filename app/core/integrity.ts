@@ -5,7 +5,7 @@
  * that fails — a record edited, re-hashed without the key, removed, or cut short behind the
  * anchor — makes the status loud and is written into the trail itself.
  */
-import type { AuditCursor, SqliteStore } from '../../rules-cache/store';
+import type { AuditCursor, LedgerCursor, SqliteStore } from '../../rules-cache/store';
 import type { AuditVerification } from '../../rules-cache/store-contract';
 import { TypedEvents } from './events';
 import type { IntegrityStatus } from './protocol/ui';
@@ -69,26 +69,40 @@ export class AuditIntegrity {
     setImmediate(page);
   }
 
+  /** The trail is walked; the status says `verified` (or `broken`) once the ledger is compared too. */
   private finish(result: AuditVerification): void {
-    this.full = result;
-    this.fullVerifiedAt = new Date().toISOString();
     if (!result.ok && (this.atStart?.ok ?? true)) this.report(result);
-    this.checkLedger();
-    this.events.emit('changed');
+    this.checkLedger(() => {
+      this.full = result;
+      this.fullVerifiedAt = new Date().toISOString();
+      this.events.emit('changed');
+    });
   }
 
-  /** Every committed order still within retention must still be in the ledger. */
-  private checkLedger(): void {
-    if (this.stopped || !this.store.isOpen()) return;
-    const ledger = this.store.verifyLedger();
-    if (ledger.missing === 0) return;
-    this.ledgerProblem = `处方台账少了 ${ledger.missing} 张已提交处方的记录 (共核对 ${ledger.checked} 张; 最早一张见审计记录第 ${ledger.first!.seq} 条): 台账在 RxGate 之外被删改过`;
-    this.log(this.ledgerProblem);
-    try {
-      this.writer.audit({ type: 'ledger.broken', data: { missing: ledger.missing, checked: ledger.checked, firstSeq: ledger.first!.seq } });
-    } catch (error) {
-      this.log(`无法记录台账核对结果: ${(error as Error).message}`);
-    }
+  /** Every committed order still within retention must still be in the ledger; compared in pages between checks. */
+  private checkLedger(done: () => void): void {
+    let cursor: LedgerCursor = { after: 0, latest: new Map(), toCount: null, checked: 0, missing: 0 };
+    const page = () => {
+      if (this.stopped || !this.store.isOpen()) return;
+      const step = this.store.continueLedgerVerification(cursor, PAGE);
+      if (!step.done) {
+        cursor = step.cursor;
+        setImmediate(page);
+        return;
+      }
+      const ledger = step.result;
+      if (ledger.missing > 0) {
+        this.ledgerProblem = `处方台账少了 ${ledger.missing} 张已提交处方的记录 (共核对 ${ledger.checked} 张; 最早一张见审计记录第 ${ledger.first!.seq} 条): 台账在 RxGate 之外被删改过`;
+        this.log(this.ledgerProblem);
+        try {
+          this.writer.audit({ type: 'ledger.broken', data: { missing: ledger.missing, checked: ledger.checked, firstSeq: ledger.first!.seq } });
+        } catch (error) {
+          this.log(`无法记录台账核对结果: ${(error as Error).message}`);
+        }
+      }
+      done();
+    };
+    setImmediate(page);
   }
 
   private report(result: Extract<AuditVerification, { ok: false }>): void {
