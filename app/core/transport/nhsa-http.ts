@@ -127,7 +127,12 @@ function send(response: ServerResponse, status: number, body: unknown, charset =
   response.end(bytes);
 }
 
-function readBytes(request: IncomingMessage, limit: number): Promise<Buffer | 'too_large' | null> {
+/**
+ * A request body of at most `limit` bytes: the bytes, `too_large` (the rest is read and dropped
+ * so the connection stays usable), or null when the request broke off. Both HTTP edges read
+ * bodies through it.
+ */
+export function readBytes(request: IncomingMessage, limit: number): Promise<Buffer | 'too_large' | null> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -17,7 +17,7 @@ import { UiRequest, dispatchUiRequest, type ClientView, type UiEvent } from '../
 import { appRoot } from '../paths';
 import { resolveUiAsset, uiResponseHeaders } from '../ui-assets';
 import { CHALLENGE_PATTERN, attestationProof, authorizeHis, authorizeUi, isLoopbackHost, type AuthSettings } from './auth';
-import { isNhsaPath, serveNhsa, type NhsaAuthMode } from './nhsa-http';
+import { isNhsaPath, readBytes, serveNhsa, type NhsaAuthMode } from './nhsa-http';
 
 export interface ServerOptions {
   port: number;
@@ -533,30 +533,20 @@ export class LocalServer {
       request.resume();
       return Promise.resolve(fail(413, new ProtocolError('too_large', `请求过大: ${declared} 字节, 上限 ${limit} 字节`)));
     }
-    return new Promise((resolve) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let overflow = false;
-      request.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limit) overflow = true;
-        else chunks.push(chunk);
-      });
-      request.on('error', () => resolve(undefined));
-      request.on('end', () => {
-        if (overflow) return resolve(fail(413, new ProtocolError('too_large', `请求过大, 上限 ${limit} 字节`)));
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (!text.trim() && allowEmpty) return resolve({});
-        try {
-          const parsed: unknown = JSON.parse(text);
-          if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            return resolve(fail(400, new ProtocolError('bad_frame', '请求体必须是一个 JSON 对象', '$')));
-          }
-          resolve(parsed as Record<string, unknown>);
-        } catch (error) {
-          resolve(fail(400, new ProtocolError('bad_json', `不是有效的 JSON: ${(error as Error).message}`)));
+    return readBytes(request, limit).then((bytes) => {
+      if (bytes === null) return undefined;
+      if (bytes === 'too_large') return fail(413, new ProtocolError('too_large', `请求过大, 上限 ${limit} 字节`));
+      const text = bytes.toString('utf8');
+      if (!text.trim() && allowEmpty) return {};
+      try {
+        const parsed: unknown = JSON.parse(text);
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+          return fail(400, new ProtocolError('bad_frame', '请求体必须是一个 JSON 对象', '$'));
         }
-      });
+        return parsed as Record<string, unknown>;
+      } catch (error) {
+        return fail(400, new ProtocolError('bad_json', `不是有效的 JSON: ${(error as Error).message}`));
+      }
     });
   }
 
