@@ -78,17 +78,7 @@ export class Agent implements AgentSurface {
       now,
       log,
     });
-    this.checks = new CheckService(store, this.writer, this.rules, {
-      decisionTimeoutSeconds: options.decisionTimeoutSeconds ?? SETTING_DEFAULTS.decisionTimeoutSeconds,
-      nhsaPopup: options.nhsaPopup ?? SETTING_DEFAULTS.nhsaPopup,
-      titleCodes: options.titleCodes ?? SETTING_DEFAULTS.titleCodes,
-      maxPending: options.maxPending ?? SETTING_DEFAULTS.maxPending,
-      now,
-      log,
-    });
-    this.integrity = new AuditIntegrity(store, this.writer, log);
-    this.writer.hubEnabled = options.hub !== undefined;
-    this.hub = options.hub
+    const hub = options.hub
       ? new HubService(
           options.hub,
           store,
@@ -103,6 +93,17 @@ export class Agent implements AgentSurface {
           { log, onState: () => this.scheduleStatus() },
         )
       : null;
+    this.hub = hub;
+    this.checks = new CheckService(store, this.writer, this.rules, {
+      decisionTimeoutSeconds: options.decisionTimeoutSeconds ?? SETTING_DEFAULTS.decisionTimeoutSeconds,
+      nhsaPopup: options.nhsaPopup ?? SETTING_DEFAULTS.nhsaPopup,
+      titleCodes: options.titleCodes ?? SETTING_DEFAULTS.titleCodes,
+      maxPending: options.maxPending ?? SETTING_DEFAULTS.maxPending,
+      hubHistory: hub ? (patientId, since) => hub.lookup(patientId, since) : null,
+      now,
+      log,
+    });
+    this.integrity = new AuditIntegrity(store, this.writer, log);
     const checks = this.checks;
     this.nhsa = new NhsaService(
       {
@@ -149,11 +150,7 @@ export class Agent implements AgentSurface {
       });
       await agent.server.listen();
       agent.writer.startMaintenance();
-      if (agent.hub) {
-        const hub = agent.hub;
-        agent.checks.hubHistory = (patientId, since) => hub.lookup(patientId, since);
-        hub.start();
-      }
+      agent.hub?.start();
       agent.integrity.verifyAllInBackground();
     } catch (error) {
       store.close();

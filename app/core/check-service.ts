@@ -32,6 +32,11 @@ export interface CheckServiceOptions {
    * `decision_timeout` as if the doctor had not answered; that check stays committable.
    */
   maxPending: number;
+  /**
+   * Where `checkWithHub` asks the hospital hub for the patient's history (a hub is configured):
+   * the rows, or null when the hub did not answer within its budget.
+   */
+  hubHistory: ((patientId: string, since: string) => Promise<HubHistoryRow[] | null>) | null;
   now: () => Date;
   log: (line: string) => void;
 }
@@ -114,16 +119,11 @@ export class CheckService {
    */
   async checkWithHub(raw: unknown, origin?: string): Promise<Verdict> {
     const check = this.validate(raw);
-    if (!this.hubHistory) return this.run(check, 'native', origin);
-    const rows = await this.hubHistory(check.patient.id, historySince(check.visit.date)).catch(() => null);
+    const { hubHistory } = this.options;
+    if (!hubHistory) return this.run(check, 'native', origin);
+    const rows = await hubHistory(check.patient.id, historySince(check.visit.date)).catch(() => null);
     return this.run(check, 'native', origin, rows);
   }
-
-  /**
-   * Where `checkWithHub` asks the hub (set by the agent when a hub is configured): the rows, or
-   * null when the hub did not answer within the budget.
-   */
-  hubHistory: ((patientId: string, since: string) => Promise<HubHistoryRow[] | null>) | null = null;
 
   private validate(raw: unknown): Check {
     // Counted on the raw frame, before validation, which itself costs in proportion.

@@ -96,7 +96,7 @@ export class HubService {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    this.writer.onOutbox = null;
+    // The writer keeps queueing events until the store closes; they go at the next start.
     await this.delivery.stop();
     this.client.close();
   }

@@ -34,10 +34,11 @@ export class Writer {
   private maintaining = false;
   private closed = false;
 
-  /** Called after a write queued an event for the hub (the hub service wakes its delivery). */
+  /**
+   * Set by the hub service when a hub is configured: hub events are written only then, and this
+   * is called after a write queued one (it wakes the delivery, a no-op once delivery stopped).
+   */
   onOutbox: (() => void) | null = null;
-  /** Hub events are written only when a hub is configured. */
-  hubEnabled = false;
 
   constructor(
     readonly store: SqliteStore,
@@ -67,7 +68,7 @@ export class Writer {
    */
   audit(event: AuditEvent, hub?: () => unknown): void {
     this.flush();
-    const body = this.hubEnabled && hub ? hub() : undefined;
+    const body = this.onOutbox && hub ? hub() : undefined;
     this.store.appendAudit(event, body);
     this.anchorSoon();
     if (body !== undefined) this.onOutbox?.();
@@ -76,7 +77,7 @@ export class Writer {
   /** Records a committed order, its audit record and its hub event in one transaction; returns how many items. */
   recordOrder(order: LedgerOrder, audit: AuditEvent, hub?: () => unknown): number {
     this.flush();
-    const body = this.hubEnabled && hub ? hub() : undefined;
+    const body = this.onOutbox && hub ? hub() : undefined;
     const recorded = this.store.recordOrder(order, audit, body);
     this.anchorSoon();
     if (body !== undefined) this.onOutbox?.();
@@ -85,7 +86,7 @@ export class Writer {
 
   /** Queues an event for the hub on its own (status reports, audit heads). */
   queueHubEvent(body: unknown): void {
-    if (!this.hubEnabled) return;
+    if (!this.onOutbox) return;
     this.store.addToOutbox(body);
     this.onOutbox?.();
   }
