@@ -14,7 +14,7 @@ import { reversedLevelAsCode } from './engine/titles';
 import { decisionEventBody, hubRowsAsLedger, orderEventBody } from './hub-events';
 import type { HubHistoryRow } from './protocol/hub';
 import { TypedEvents } from './events';
-import { Cancel, Check, Commit, DoctorChoice, type Decision, type DecisionSource, type HistorySource, type Result, type Verdict } from './protocol/messages';
+import { Cancel, DoctorChoice, parseCheck, parseCommit, type Check, type Decision, type DecisionSource, type HistorySource, type Result, type Verdict } from './protocol/messages';
 import type { PendingChange, PendingView, RecentCheck } from './protocol/ui';
 import { ProtocolError } from './protocol/errors';
 import type { RulesService } from './rules-service';
@@ -129,7 +129,7 @@ export class CheckService {
     // Counted on the raw frame, before validation, which itself costs in proportion.
     const shape = raw as { items?: unknown; history?: unknown } | null;
     assertWithinWork(arrayLength(shape?.items), arrayLength(shape?.history));
-    const parsed = Check.safeParse(raw);
+    const parsed = parseCheck(raw);
     if (!parsed.success) throw ProtocolError.fromZod(parsed.error, idOf(raw));
     return parsed.data;
   }
@@ -384,7 +384,7 @@ export class CheckService {
    * in the ledger, so later checks on this PC see it even if the HIS sends no history.
    */
   commit(raw: unknown): { id: string; recorded: number } {
-    const parsed = Commit.safeParse(raw);
+    const parsed = parseCommit(raw);
     if (!parsed.success) throw ProtocolError.fromZod(parsed.error, idOf(raw));
     const held = this.held.get(parsed.data.id);
     if (!held) throw new ProtocolError('unknown_check', `没有这个检查 (可能已超过保留时间或代理已重启): ${parsed.data.id}`, '$.id');

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CODE_NAMES } from './error-codes';
+import { compileSafeParse } from './fast-parse';
 import { Level, Pregnancy, RULE_KINDS, VisitType, normalizeCode, type RuleKind } from '../../../rules-cache/model';
 
 const Id = z.string().min(1).max(128);
@@ -149,6 +150,8 @@ export const Check = z.object({
   });
 });
 export type Check = z.infer<typeof Check>;
+/** `Check.safeParse` on the fast path compiled from it: a 60 KB order is checked on every keystroke-save. */
+export const parseCheck = compileSafeParse(Check);
 export type CheckInput = z.input<typeof Check>;
 export type Item = z.infer<typeof Item>;
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
@@ -242,6 +245,8 @@ export const Commit = z.object({
   items: z.array(Item).min(1).max(500).optional(),
 });
 export type Commit = z.infer<typeof Commit>;
+/** `Commit.safeParse`, fast: a commit may carry the whole order again. */
+export const parseCommit = compileSafeParse(Commit);
 
 export const Cancel = z.object({ type: z.literal('cancel').describe('Required on the WebSocket; HTTP POST /v1/cancel may leave it out.'), id: Id });
 export type Cancel = z.infer<typeof Cancel>;
