@@ -58,7 +58,7 @@ test('drug rules are indexed by every prefix they name; disabled rules are not i
   assert.deepEqual(ids(compiled.byDrugPrefix.get('XN05C')), ['repeat:R']);
   assert.equal(compiled.daysGeneral.length, 0);
   assert.equal(compiled.repeatGeneral.length, 0);
-  assert.equal(compiled.longestPrefix, 10);
+  assert.equal(Math.max(...compiled.prefixLengths), 10);
 });
 
 test('rules that name no drug go to the general lists', () => {
@@ -195,7 +195,7 @@ test('rules v2: codes, limit rules and course windows are indexed by prefix; alt
   assert.deepEqual(ids(compiled.byHospCode.get('H1')), ['limit:LIM-1']);
   assert.deepEqual(ids(compiled.byDrugPrefix.get('XB01AC')), ['days:DAY-W']);
   assert.deepEqual(compiled.daysGeneral, []);
-  assert.equal(compiled.longestPrefix, 10);
+  assert.equal(Math.max(...compiled.prefixLengths), 10);
   const rule = compiled.byDrugPrefix.get('0011')![0]!;
   assert.ok(rule.kind === 'indication');
   assert.deepEqual(rule.requirement.confirm, ['重度']);

@@ -120,8 +120,11 @@ export interface CompiledRules {
    * library to one small array per prefix. Chronic rules are reached by disease instead.
    */
   readonly byDrugPrefix: ReadonlyMap<string, readonly CompiledDrugRule[]>;
-  /** Longest prefix any indication, repeat or days rule names, so lookups stop early. */
-  readonly longestPrefix: number;
+  /**
+   * The lengths of the prefixes in `byDrugPrefix`, ascending: an item's code is looked up at
+   * these lengths only (a library names a handful of lengths, not thirty).
+   */
+  readonly prefixLengths: readonly number[];
   /** Hospital code (normalised) → indication and limit rules naming it in `hospCodes`. */
   readonly byHospCode: ReadonlyMap<string, readonly CompiledDrugRule[]>;
   /** Chronic-disease registration code (normalised) → its chronic rules. */
@@ -206,7 +209,7 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
   const repeatGeneral: CompiledRepeatRule[] = [];
   const daysGeneral: CompiledDaysRule[] = [];
   const herbal: CompiledHerbalRule[] = [];
-  let longestPrefix = 0;
+  const prefixLengths = new Set<number>();
   let enabledCount = 0;
   // Real libraries repeat the same diagnosis lists (every 限肺癌 drug says `C34`), so each
   // distinct list is compiled, and each range expanded, once.
@@ -227,7 +230,7 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
 
   const indexPrefixes = (prefixes: readonly string[], compiled: CompiledDrugRule) => {
     for (const prefix of prefixes) {
-      if (prefix.length > longestPrefix) longestPrefix = Math.min(prefix.length, ITEM_PREFIX_LENGTH);
+      prefixLengths.add(Math.min(prefix.length, ITEM_PREFIX_LENGTH));
       pushToList(byDrugPrefix, prefix, compiled);
     }
   };
@@ -333,7 +336,7 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
     counts: Object.freeze(counts),
     byId,
     byDrugPrefix: freezeLists(byDrugPrefix),
-    longestPrefix,
+    prefixLengths: Object.freeze([...prefixLengths].sort((a, b) => a - b)),
     byHospCode: freezeLists(byHospCode),
     chronicByDisease: freezeLists(chronicByDisease),
     chronicByDiagnosis: freezeLists(chronicByDiagnosis),

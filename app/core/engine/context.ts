@@ -85,8 +85,8 @@ export function identityOf(code: string | undefined, hospCode: string | undefine
 }
 
 /**
- * Looks up the rules an item's codes reach: one map lookup per prefix length (up to the
- * longest prefix any rule names) and one for the hospital code. Never a scan of the library.
+ * Looks up the rules an item's codes reach: one map lookup per prefix length that some rule
+ * names, and one for the hospital code. Never a scan of the library.
  */
 export function rulesForCodes(rules: CompiledRules, code: string | undefined, hospCode: string | undefined): ItemRules {
   let found: CompiledDrugRule[] | undefined;
@@ -98,8 +98,10 @@ export function rulesForCodes(rules: CompiledRules, code: string | undefined, ho
     else found = [...list];
   };
   if (code !== undefined) {
-    const limit = Math.min(code.length, rules.longestPrefix);
-    for (let length = 1; length <= limit; length += 1) add(rules.byDrugPrefix.get(code.slice(0, length)));
+    for (const length of rules.prefixLengths) {
+      if (length > code.length) break;
+      add(rules.byDrugPrefix.get(code.slice(0, length)));
+    }
   }
   if (hospCode !== undefined) add(rules.byHospCode.get(hospCode));
   if (!found) return noRules;
