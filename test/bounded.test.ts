@@ -83,6 +83,39 @@ describe('bounded by construction', { timeout: 120_000 }, () => {
     }
   });
 
+  test('a UI that connects to a long queue gets it in frames, with later changes after them', { timeout: 60_000 }, async () => {
+    const { agent, stop } = await startTestAgent();
+    const his = await HisClient.connect(agent.port);
+    const base = example('check-indication.json');
+    const items = Array.from({ length: 500 }, (_, index) => ({ ...(base.items as object[])[0], line: String(index + 1) }));
+    let ui: HisClient | undefined;
+    try {
+      for (let index = 0; index < 12; index += 1) await his.request({ ...base, id: `q-${index}`, items }, 'verdict');
+      ui = await HisClient.connect(agent.port, { path: '/v1/ui', token: agent.uiToken });
+      // Sent while the snapshot is going out; q-11 is in its last frame, so the removal must wait.
+      his.send({ type: 'cancel', id: 'q-11' });
+      const frames: Array<{ added: Array<{ id: string; items: unknown[] }>; removed: string[]; reset?: boolean }> = [];
+      let queue: string[] = [];
+      while (queue.length !== 11 || queue.includes('q-11')) {
+        const frame = (await ui.next((candidate) => candidate.type === 'ui.pending')) as unknown as (typeof frames)[number];
+        frames.push(frame);
+        if (frame.reset) queue = [];
+        const leaving = new Set([...frame.removed, ...frame.added.map((view) => view.id)]);
+        queue = [...queue.filter((id) => !leaving.has(id)), ...frame.added.map((view) => view.id)];
+      }
+      assert.equal(frames[0]!.reset, true, 'the first frame replaces whatever the client had');
+      assert.equal(frames.filter((frame) => frame.reset).length, 1, 'only the first');
+      const snapshot = frames.filter((frame) => frame.added.length > 0);
+      assert.ok(snapshot.length >= 3, `12 popups of 500 lines came in ${snapshot.length} frame(s)`);
+      for (const frame of snapshot) assert.ok(frame.added.length * 500 <= 2_000, 'no frame carries more than its share of lines');
+      assert.deepEqual(queue, agent.checks.pending().map((view) => view.id));
+    } finally {
+      await ui?.close();
+      await his.close();
+      await stop();
+    }
+  });
+
   test('a popup pushed out by the cap is reported to its HIS as decision_timeout and stays committable', { timeout: 30_000 }, async () => {
     const { agent, stop } = await startTestAgent({ maxPending: 2 });
     const his = await HisClient.connect(agent.port);

@@ -13,7 +13,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { AgentSurface } from '../surface';
 import type { Decision, ErrorReply } from '../protocol/messages';
 import { ProtocolError, errorReply } from '../protocol/errors';
-import { UiRequest, dispatchUiRequest, type ClientView, type UiEvent } from '../protocol/ui';
+import { UiRequest, dispatchUiRequest, type ClientView, type PendingChange, type PendingView, type UiEvent } from '../protocol/ui';
 import { appRoot } from '../paths';
 import { resolveUiAsset, uiResponseHeaders } from '../ui-assets';
 import { CHALLENGE_PATTERN, attestationProof, authorizeHis, authorizeUi, isLoopbackHost, type AuthSettings } from './auth';
@@ -48,6 +48,8 @@ interface Connection {
   /** Timestamps of recent bad frames; too many in a short time and the client is dropped. */
   badFrames: number[];
   unsubscribe?: () => void;
+  /** Queue changes that happened while the first snapshot was still being sent, in order. */
+  heldChanges?: PendingChange[];
 }
 
 /** More bad frames than this within `BAD_FRAME_WINDOW_MS` closes the connection. */
@@ -58,6 +60,12 @@ const MALFORMED_CODES = new Set(['bad_json', 'bad_frame', 'too_large', 'invalid'
 /** An HTTP client not heard from for this long is no longer listed as connected. */
 const HTTP_CLIENT_IDLE_MS = 10 * 60_000;
 const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/**
+ * Lines of popups per frame of a UI client's first snapshot: 500 waiting popups of 500 lines
+ * are ~150 MB of JSON, which as one frame would cost that much memory at once; in frames of
+ * this many lines, each sent once the previous one has been written, it costs one frame.
+ */
+const SNAPSHOT_LINES_PER_FRAME = 2_000;
 
 
 export class LocalServer {
@@ -183,7 +191,7 @@ export class LocalServer {
    * before (its unsent bytes over the cap) is dropped rather than buffered for: one more reply
    * of any size is accepted, so memory per connection stays within the cap plus one frame.
    */
-  private send(connection: Connection, message: unknown): void {
+  private send(connection: Connection, message: unknown, written?: (error?: Error) => void): void {
     const { socket } = connection;
     if (socket.readyState !== WebSocket.OPEN) return;
     const cap = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
@@ -196,7 +204,7 @@ export class LocalServer {
       this.agent.clientsChanged();
       return;
     }
-    socket.send(JSON.stringify(message));
+    socket.send(JSON.stringify(message), written);
   }
 
   // ---- WebSocket ---------------------------------------------------------------------------
@@ -248,16 +256,49 @@ export class LocalServer {
       socket.on('message', (data, isBinary) => this.onUiFrame(connection, data, isBinary));
       const push = (event: UiEvent) => this.send(connection, event);
       const { bridge } = this.agent;
-      const stopPending = bridge.onPending((change) => push({ type: 'ui.pending', ...change }));
+      connection.heldChanges = [];
+      const stopPending = bridge.onPending((change) => {
+        if (connection.heldChanges) connection.heldChanges.push(change);
+        else push({ type: 'ui.pending', ...change });
+      });
       const stopStatus = bridge.onStatus((status) => push({ type: 'ui.status', status }));
       connection.unsubscribe = () => {
         stopPending();
         stopStatus();
       };
-      void bridge.getPending().then((pending) => push({ type: 'ui.pending', added: pending, removed: [], reset: true }));
+      void bridge.getPending().then((pending) => this.sendSnapshot(connection, pending));
       void bridge.getStatus().then((status) => push({ type: 'ui.status', status }));
     }
     this.agent.clientsChanged();
+  }
+
+  /**
+   * A UI client's first view of the queue: `reset` with the first popups, then the rest as
+   * `added` frames, each sent when the one before has been written to the socket (see
+   * {@link SNAPSHOT_LINES_PER_FRAME}). Changes made meanwhile are held and follow in order, so
+   * the client never sees a popup removed before it was added.
+   */
+  private sendSnapshot(connection: Connection, pending: PendingView[]): void {
+    let next = 0;
+    const sendFrom = (first: boolean) => {
+      if (!this.connections.has(connection.id)) return;
+      const start = next;
+      let lines = 0;
+      while (next < pending.length && (next === start || lines + pending[next]!.items.length <= SNAPSHOT_LINES_PER_FRAME)) {
+        lines += pending[next]!.items.length;
+        next += 1;
+      }
+      const added = pending.slice(start, next);
+      const done = next >= pending.length;
+      this.send(connection, { type: 'ui.pending', added, removed: [], ...(first ? { reset: true } : {}) }, done ? undefined : (error) => {
+        if (!error) sendFrom(false);
+      });
+      if (!done) return;
+      const held = connection.heldChanges ?? [];
+      connection.heldChanges = undefined;
+      for (const change of held) this.send(connection, { type: 'ui.pending', ...change });
+    };
+    sendFrom(true);
   }
 
   /** Decodes one frame: text, within the size limit, a JSON object. */
