@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { compileFastParser } from './fast-parse';
 import { Check, Commit, DoctorChoice } from './messages';
 import { generateCheck, generateLibrary, patientId, seededRandom } from '../../../scripts/bench-data';
+import { Rule } from '../../../rules-cache/model';
 
 const examples = ['check-chronic.json', 'check-indication.json', 'check-repeat.json'].map(
   (name) => (JSON.parse(readFileSync(join(__dirname, '../../../examples', name), 'utf8')) as { message: Record<string, unknown> }).message,
@@ -148,6 +149,20 @@ describe('the fast parser compiled from a zod schema', { timeout: 120_000 }, () 
     assert.ok(parsed);
     assert.equal(Object.getPrototypeOf(parsed.patient), Object.prototype);
     assert.equal((parsed.patient as { polluted?: boolean }).polluted, undefined);
+  });
+
+  test('rules: strict objects, a discriminated union, refinements; shipped, generated and mutated', () => {
+    const fastRule = compileFastParser(Rule);
+    const shipped = (JSON.parse(readFileSync(join(__dirname, '../../../examples/rules.json'), 'utf8')) as { rules: unknown[] }).rules;
+    const rules = [...shipped, ...generateLibrary(300).rules, ...generateLibrary(300, 5, true).rules];
+    for (const rule of rules) assert.equal(agrees(Rule, fastRule, rule), true, JSON.stringify(rule).slice(0, 300));
+    const mutationRandom = seededRandom(17);
+    let rejected = 0;
+    for (let round = 0; round < 4000; round += 1) {
+      const value = mutate(rules[round % rules.length], mutationRandom);
+      if (!agrees(Rule, fastRule, value) && !Rule.safeParse(value).success) rejected += 1;
+    }
+    assert.ok(rejected > 1000, `only ${rejected} mutations were invalid`);
   });
 
   test('other messages: commit and the doctor’s choice', () => {

@@ -136,8 +136,24 @@ function compileBase(node: ZodNode): NodeParser | null {
       };
     }
     case 'object':
-      return def.catchall ? null : compileObject(def.shape!);
+      // Strip mode, or strict (`catchall` never: any other key is an error); other catchalls are zod's.
+      if (def.catchall && def.catchall._zod.def.type !== 'never') return null;
+      return compileObject(def.shape!, def.catchall !== undefined);
     case 'union': {
+      const discriminator = (def as { discriminator?: string }).discriminator;
+      if (discriminator !== undefined) {
+        // A discriminated union: the option whose literal the value carries, and only it.
+        const byValue = new Map<unknown, NodeParser>();
+        for (const option of def.options!) {
+          const parse = compileNode(option);
+          for (const value of option._zod.def.shape?.[discriminator]?._zod.values ?? []) byValue.set(value, parse);
+        }
+        return (value) => {
+          if (typeof value !== 'object' || value === null) return UNSURE;
+          const parse = byValue.get((value as Record<string, unknown>)[discriminator]);
+          return parse ? parse(value) : UNSURE;
+        };
+      }
       const options = def.options!.map(compileNode);
       // zod takes the first option that accepts the value.
       return (value) => {
@@ -170,12 +186,12 @@ function compileBase(node: ZodNode): NodeParser | null {
 }
 
 /**
- * A strip-mode object: the shape's keys only, present and absent keys as zod treats them.
- * Generated as source with the keys written out, as zod's own object parser is, so that each
+ * An object: the shape's keys only, present and absent keys as zod treats them; `strict`
+ * refuses any other key, as zod's `.strict()` does. Generated as source with the keys written out, as zod's own object parser is, so that each
  * property read is a monomorphic one instead of a dictionary lookup by a variable key (a
  * 200-entry history reads 2,000 of them). The keys come from the schema, never from a frame.
  */
-function compileObject(shape: Record<string, ZodNode>): NodeParser {
+function compileObject(shape: Record<string, ZodNode>, strict: boolean): NodeParser {
   // zod never copies `__proto__` into its output, so neither does this.
   const keys = Object.keys(shape).filter((key) => key !== '__proto__');
   const parsers = keys.map((key) => compileNode(shape[key]!));
@@ -201,10 +217,13 @@ function compileObject(shape: Record<string, ZodNode>): NodeParser {
     'let value;',
     'let present;',
     ...lines,
+    // zod walks the keys as `for…in` does, `__proto__` included, and refuses any it does not know.
+    ...(strict ? ['for (const key in input) if (!known.has(key)) return UNSURE;'] : []),
     'return output;',
   ].join('\n');
+  const known = new Set(Object.keys(shape));
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the schema's own keys
-  return new Function('parsers', 'UNSURE', `return function parseObject(input) {\n${body}\n};`)(parsers, UNSURE) as NodeParser;
+  return new Function('parsers', 'UNSURE', 'known', `return function parseObject(input) {\n${body}\n};`)(parsers, UNSURE, known) as NodeParser;
 }
 
 /**
