@@ -3,6 +3,7 @@
  * the hub from A's outbox (written in the same transaction as A's ledger row), so agent B's
  * client finds A's prescription with A's department and doctor; an agent killed with events in
  * its outbox delivers them after it restarts; the outbox holds no patient id in the clear.
+ * A national 3101 request on B asks the hub the same way a native check does.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ import { patientKeyer } from '../hub/security';
 import { issueEnrolmentCode, startHubServer, type RunningHub } from '../hub/server';
 import { HubStore } from '../hub/store/hub-store';
 import { skipWithoutPostgres, startCluster, type TestCluster } from './postgres';
-import { HisClient, TOKEN, example, temporaryDir } from './support';
+import { HisClient, TOKEN, example, http, temporaryDir } from './support';
 
 const skip = skipWithoutPostgres();
 
@@ -127,6 +128,66 @@ describe('agents and the hub', { skip, timeout: 180_000 }, () => {
       } finally {
         await his.close();
       }
+    } finally {
+      await alone.stop();
+    }
+  });
+
+  test("a national 3101 request on B flags the repeat committed on A, through the same budgeted hub lookup; without the hub it does not", async () => {
+    // The example request, for A's patient, with amlodipine prescribed for 7 days on 11-28.
+    const request = (taskId: string): Record<string, unknown> => {
+      const message = example('request-3101.json');
+      const data = (message.input as { data: Record<string, unknown> }).data;
+      const [patient] = data.patient_dtos as Array<Record<string, unknown>>;
+      const [encounter] = patient!.fsi_encounter_dtos as Array<Record<string, unknown>>;
+      const [order] = encounter!.fsi_order_dtos as Array<Record<string, unknown>>;
+      const amlodipine = {
+        ...order,
+        hilist_code: 'XC08CAA053A001010100001',
+        hilist_name: '氨氯地平片',
+        hosplist_name: '氨氯地平片',
+        cnt: 1,
+        sumamt: 30.2,
+        pric: 30.2,
+        drord_begn_date: '2026-11-28 09:10:00',
+        drord_stop_date: '2026-12-05 09:10:00',
+        drord_dept_codg: '0402',
+        drord_dept_name: '心内科',
+        drord_dr_codg: 'D019',
+        drord_dr_name: '王医生',
+      };
+      const visit = {
+        ...encounter,
+        adm_date: '2026-11-28 09:00:00',
+        adm_dept_codg: '0402',
+        adm_dept_name: '心内科',
+        dr_codg: 'D019',
+        dscg_main_dise_codg: 'I10.x00',
+        dscg_main_dise_name: '原发性高血压',
+        fsi_diagnose_dtos: [{ dise_id: '1', inout_dise_type: '1', maindise_flag: '1', dias_srt_no: '1', dise_codg: 'I10.x00', dise_name: '原发性高血压', dise_date: '2026-11-28 09:05:00' }],
+        fsi_order_dtos: [amlodipine],
+      };
+      return { ...message, input: { data: { ...data, task_id: taskId, patient_dtos: [{ ...patient, patn_id: 'P-HUB-1', fsi_encounter_dtos: [visit] }] } } };
+    };
+    const repeats = async (agent: Agent, taskId: string): Promise<Array<Record<string, unknown>>> => {
+      const reply = await http(agent.port, '/nhsa/3101', { body: request(taskId) });
+      assert.equal(reply.body?.infcode, 0, JSON.stringify(reply.body));
+      const results = (reply.body?.output as { result: Array<Record<string, unknown>> }).result;
+      return results.filter((result) => result.rule_id === 'REP-0001');
+    };
+    const b = await start(1);
+    try {
+      const found = await repeats(b, 't-hub-3101');
+      assert.equal(found.length, 1, 'the repeat A committed is flagged');
+      // A (呼吸内科) prescribed it on 11-24; the national reply names where.
+      assert.match(String(found[0]!.vola_cont), /呼吸内科/);
+      assert.equal(found[0]!.patn_id, 'P-HUB-1');
+    } finally {
+      await b.stop();
+    }
+    const alone = await start(1, 'http://127.0.0.1:9/');
+    try {
+      assert.deepEqual(await repeats(alone, 't-hub-3101-alone'), []);
     } finally {
       await alone.stop();
     }

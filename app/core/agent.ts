@@ -108,7 +108,7 @@ export class Agent implements AgentSurface {
     this.nhsa = new NhsaService(
       {
         now,
-        runCheck: (check, connectionId) => checks.run(check, 'nhsa', connectionId),
+        runCheck: (check, connectionId) => checks.runWithHub(check, 'nhsa', connectionId),
         findCheck: (checkId) => checks.view(checkId),
         recordDecision: (checkId, decision, source) =>
           checks.recordReported(checkId, { outcome: decision.outcome, lines: decision.lines, reasons: decision.reasons }, source, decision.audit),

@@ -117,12 +117,19 @@ export class CheckService {
    * asked for within its time budget, and whatever does not come back in time is checked
    * without (the verdict's `historySources` says which sources answered).
    */
-  async checkWithHub(raw: unknown, origin?: string): Promise<Verdict> {
-    const check = this.validate(raw);
+  checkWithHub(raw: unknown, origin?: string): Promise<Verdict> {
+    return this.runWithHub(this.validate(raw), 'native', origin);
+  }
+
+  /**
+   * `run` with the hub's history for an already validated check: the one budgeted lookup and
+   * merge for native checks and for the national interface's 3101/3102 alike.
+   */
+  async runWithHub(check: Check, source: 'native' | 'nhsa', origin?: string): Promise<Verdict> {
     const { hubHistory } = this.options;
-    if (!hubHistory) return this.run(check, 'native', origin);
+    if (!hubHistory) return this.run(check, source, origin);
     const rows = await hubHistory(check.patient.id, historySince(check.visit.date)).catch(() => null);
-    return this.run(check, 'native', origin, rows);
+    return this.run(check, source, origin, rows);
   }
 
   private validate(raw: unknown): Check {

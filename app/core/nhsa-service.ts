@@ -47,8 +47,12 @@ export interface FeedbackDecision {
 /** The narrow core the national interface needs. */
 export interface NhsaCore {
   now(): Date;
-  /** Runs an already validated native check (source `nhsa`); throws only on internal failure. */
-  runCheck(check: Check, connectionId?: string): Verdict;
+  /**
+   * Runs an already validated native check (source `nhsa`), with the patient's history from
+   * the hospital hub when one is configured (within its budget, as native checks ask it);
+   * rejects only on internal failure.
+   */
+  runCheck(check: Check, connectionId?: string): Promise<Verdict>;
   findCheck(checkId: string): HeldCheckView | undefined;
   /** Records the decision as the doctor's (audit `decision`, decision frame, long-poll waiters). */
   recordDecision(checkId: string, decision: FeedbackDecision, source: DecisionSource): Decision;
@@ -90,10 +94,10 @@ export class NhsaService {
   }
 
   /**
-   * Answers one national message. Never throws: whatever goes wrong is an `infcode` -1
+   * Answers one national message. Never rejects: whatever goes wrong is an `infcode` -1
    * envelope, because national clients read `infcode` from every reply.
    */
-  handle(raw: unknown, connectionId?: string): Record<string, unknown> {
+  async handle(raw: unknown, connectionId?: string): Promise<Record<string, unknown>> {
     try {
       const envelope = NhsaEnvelope.safeParse(raw);
       if (!envelope.success) throw fromZod(envelope.error);
@@ -104,7 +108,7 @@ export class NhsaService {
           return nhsaSignOut(this.context(raw));
         case '3101':
         case '3102':
-          return this.check(raw, connectionId);
+          return await this.check(raw, connectionId);
         case '3103':
           return this.feedback(raw);
         default:
@@ -118,7 +122,7 @@ export class NhsaService {
   }
 
   /** 3101/3102: every current encounter checked, every result in one reply. */
-  private check(raw: unknown, connectionId?: string): Record<string, unknown> {
+  private async check(raw: unknown, connectionId?: string): Promise<Record<string, unknown>> {
     const request = Nhsa3101.safeParse(raw);
     if (!request.success) throw fromZod(request.error);
     const mapped = checksFromNhsa(request.data, `nhsa-${randomBytes(9).toString('base64url')}`, this.options.popup ? 'popup' : 'none');
@@ -133,7 +137,9 @@ export class NhsaService {
     });
     // The work cap too, before any runs, so that a late encounter cannot leave earlier ones checked.
     for (const check of checks) assertWithinWork(check.items.length, check.history.length);
-    const entries: CheckedEntry[] = checks.map((check) => ({ check, verdict: this.core.runCheck(check, connectionId) }));
+    // The hub is asked for every encounter's patient at once, each within the same budget.
+    const verdicts = await Promise.all(checks.map((check) => this.core.runCheck(check, connectionId)));
+    const entries: CheckedEntry[] = checks.map((check, index) => ({ check, verdict: verdicts[index]! }));
     return nhsaResponse(request.data.input.data.task_id, entries, this.context(raw, mapped.notes));
   }
 

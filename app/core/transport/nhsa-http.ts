@@ -23,7 +23,8 @@ export interface NhsaHttpSettings {
 
 /** What the HTTP edge needs from the national service. */
 export interface NhsaHandler {
-  handle(message: Record<string, unknown>): Record<string, unknown>;
+  /** Never rejects: whatever goes wrong is answered in the national envelope. */
+  handle(message: Record<string, unknown>): Promise<Record<string, unknown>>;
   refusal(message: string, raw?: unknown, path?: string): Record<string, unknown>;
 }
 
@@ -213,5 +214,5 @@ export async function serveNhsa(
   if (infno && body.infno !== undefined && body.infno !== null && String(body.infno) !== infno) {
     return send(response, 200, handler.refusal(`infno ${String(body.infno)} 与地址 ${infno} 不一致`, body, '$.infno'), decoded.charset);
   }
-  send(response, 200, handler.handle({ ...body, infno: body.infno ?? infno }), decoded.charset);
+  send(response, 200, await handler.handle({ ...body, infno: body.infno ?? infno }), decoded.charset);
 }

@@ -333,7 +333,8 @@ export class LocalServer {
     const id = typeof message.id === 'string' ? message.id : undefined;
     try {
       if ('infno' in message) {
-        this.send(connection, this.agent.nhsa.handle(message, connection.id));
+        // Never rejects: every failure is answered as an infcode -1 envelope.
+        void this.agent.nhsa.handle(message, connection.id).then((reply) => this.send(connection, reply));
         return;
       }
       const { checks } = this.agent;
