@@ -154,6 +154,8 @@ export interface SqliteStore extends Store {
   visitKey(visitId: string): string;
   /** The newest audit record's seq and hash, or null for an empty trail. */
   auditHead(): AuditHead | null;
+  /** The hash of audit record `seq`, or null when there is none (not written yet, or purged by retention). */
+  auditHashAt(seq: number): string | null;
   /** Writes the chain head to the anchor file beside the database (keyed, so it cannot be forged without the key). */
   writeAuditAnchor(): AuditHead | null;
   /**
@@ -903,6 +905,10 @@ class SqliteRuleStore implements SqliteStore {
 
   auditHead(): AuditHead | null {
     return this.statements.lastAudit.get() ?? null;
+  }
+
+  auditHashAt(seq: number): string | null {
+    return this.statements.auditAt.get(seq)?.hash ?? null;
   }
 
   writeAuditAnchor(): AuditHead | null {

@@ -3,17 +3,20 @@
  * the hub from A's outbox (written in the same transaction as A's ledger row), so agent B's
  * client finds A's prescription with A's department and doctor; an agent killed with events in
  * its outbox delivers them after it restarts; the outbox holds no patient id in the clear.
- * A national 3101 request on B asks the hub the same way a native check does.
+ * A national 3101 request on B asks the hub the same way a native check does. A trail
+ * rewritten behind the hub's anchor and grown past it is flagged at the agent's next start.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { startAgent, type Agent } from '../app/core/agent';
 import { HubClient } from '../app/core/hub-client';
 import { patientKeyer } from '../hub/security';
 import { issueEnrolmentCode, startHubServer, type RunningHub } from '../hub/server';
 import { HubStore } from '../hub/store/hub-store';
+import { openStore } from '../rules-cache/store';
 import { skipWithoutPostgres, startCluster, type TestCluster } from './postgres';
 import { HisClient, TOKEN, example, http, temporaryDir } from './support';
 
@@ -23,14 +26,14 @@ describe('agents and the hub', { skip, timeout: 180_000 }, () => {
   let cluster: TestCluster;
   let store: HubStore;
   let hub: RunningHub;
-  const dirs = [temporaryDir(), temporaryDir()];
+  const dirs = [temporaryDir(), temporaryDir(), temporaryDir()];
   const credentials: string[] = [];
 
   before(async () => {
     cluster = await startCluster();
     store = await HubStore.open(await cluster.createDatabase('agents'));
     hub = await startHubServer({ store, keyer: patientKeyer(Buffer.alloc(32, 7)) });
-    for (const name of ['PC-A', 'PC-B']) {
+    for (const name of ['PC-A', 'PC-B', 'PC-C']) {
       const { code } = await issueEnrolmentCode(store, 'test');
       const client = new HubClient({ url: hub.url });
       credentials.push((await client.enrol({ code, pcName: name, agentVersion: '0.1.0' })).credential);
@@ -215,6 +218,62 @@ describe('agents and the hub', { skip, timeout: 180_000 }, () => {
       assert.ok(rows && rows.length > 0, 'delivered after the restart');
     } finally {
       reader.close();
+    }
+  });
+
+  test("a trail rewritten and grown past what the hub anchored, by someone holding the key, is flagged after the agent's next start", async () => {
+    const until = async (what: string, done: () => boolean): Promise<void> => {
+      for (let tries = 0; !done(); tries += 1) {
+        if (tries > 1_000) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    const drained = (agent: Agent) => () => {
+      const state = agent.status().hub!;
+      return state.anchor !== undefined && state.backlog === 0 && state.state === 'idle';
+    };
+    const c = await start(2);
+    try {
+      for (let index = 0; index < 3; index += 1) await commit(c, `hub-c-${index}`, `P-HUB-C-${index}`);
+    } finally {
+      await c.stop();
+    }
+    // A start reports the chain head: the hub anchors the trail as it is now.
+    const again = await start(2);
+    let anchored: number;
+    try {
+      await until('the head to be anchored', drained(again));
+      assert.equal(again.status().hub!.anchor!.state, 'ok');
+      anchored = again.status().hub!.anchor!.seq!;
+      assert.equal(anchored, again.store.auditHead()!.seq);
+    } finally {
+      await again.stop();
+    }
+    // The newest records replaced by more of the attacker's own, keyed and chained, and the local anchor made to agree.
+    const file = join(dirs[2]!.path, 'rxgate.db');
+    const raw = new Database(file);
+    try {
+      raw.exec('DROP TRIGGER IF EXISTS audit_no_delete');
+      assert.ok(raw.prepare('DELETE FROM audit WHERE seq > ?').run(anchored - 3).changes >= 3);
+    } finally {
+      raw.close();
+    }
+    const forged = openStore(file, { purgeOnOpen: false });
+    try {
+      for (let index = 0; index < 6; index += 1) forged.appendAudit({ type: 'check', checkId: `forged-${index}`, data: { result: 'pass' } });
+      assert.ok(forged.writeAuditAnchor()!.seq > anchored, 'the forged trail is longer than what the hub anchored');
+      assert.equal(forged.verifyAudit().ok, true, 'locally, the forged trail verifies');
+    } finally {
+      forged.close();
+    }
+    const back = await start(2);
+    try {
+      await until('the hub to answer the head', drained(back));
+      const anchor = back.status().hub!.anchor!;
+      assert.equal(anchor.state, 'rewritten', JSON.stringify(anchor));
+      assert.match(anchor.detail ?? '', new RegExp(`第 ${anchored} 条审计记录已被改写`));
+    } finally {
+      await back.stop();
     }
   });
 });

@@ -44,6 +44,8 @@ export class HubDelivery {
   private running: Promise<void> | undefined;
   private failures = 0;
   private stopped = true;
+  /** Kicked while a drain was ending: drain again, so an event queued in that moment is not left waiting. */
+  private kickedWhileRunning = false;
 
   constructor(private readonly options: HubDeliveryOptions) {}
 
@@ -59,9 +61,12 @@ export class HubDelivery {
 
   /** Delivers soon: call after a local write put events in the outbox. Waits out a backoff. */
   kick(): void {
+    if (this.running) this.kickedWhileRunning = true;
     if (this.stopped || this.running || this.timer) return;
+    this.kickedWhileRunning = false;
     this.running = this.drain().finally(() => {
       this.running = undefined;
+      if (this.kickedWhileRunning) this.kick();
     });
   }
 

@@ -34,6 +34,8 @@ export class HubService {
   private readonly client: HubClient;
   private readonly budgetMs: number;
   private timer: NodeJS.Timeout | null = null;
+  /** A chain head is to be reported once the hub has said what it anchored (see `reportHead`). */
+  private headDue = false;
 
   constructor(
     settings: HubSettings,
@@ -51,7 +53,10 @@ export class HubService {
         pending: (limit) => store.outboxPending(limit).map((row) => hubEvent(row.body as HubEventBody, { id: row.id, seq: row.seq })),
         delivered: (seq) => writer.outboxDelivered(seq),
       },
-      onState: () => options.onState(),
+      onState: () => {
+        this.reportHead();
+        options.onState();
+      },
       log: options.log,
     });
     // Every write that queued an event for the hub wakes the delivery.
@@ -70,18 +75,40 @@ export class HubService {
     return this.client.lookupHistory(patientId, since, { budgetMs: this.budgetMs });
   }
 
-  /** Queues this PC's status and its audit-chain head for the hub. */
+  /** Queues this PC's status for the hub, and its audit-chain head as soon as `reportHead` can. */
   reportNow(): void {
     try {
       const { rulesVersion, lastSync } = this.report();
       this.writer.queueHubEvent(
         statusEventBody({ pcName: hostname().slice(0, 128) || 'unknown', agentVersion: AGENT_VERSION, rulesVersion, lastSync, outboxBacklog: this.store.outboxBacklog() }),
       );
-      const head = this.store.auditHead();
-      if (head) this.writer.queueHubEvent(auditHeadEventBody({ seq: head.seq, hash: head.hash }));
     } catch (error) {
       // A report that cannot be queued now is queued at the next interval.
       this.writer.log(`院端中心状态未能排队: ${(error as Error).message}`);
+    }
+    this.headDue = true;
+    this.reportHead();
+  }
+
+  /**
+   * Queues the chain head with `previous`: this trail's record at the seq the hub anchored last,
+   * so that the hub can tell whether the trail still extends what it anchored. A head alone
+   * shows a trail cut short (its seq went back) but not one rewritten and grown past the
+   * anchor. Which seq the hub anchored comes with every delivery reply; after a start the head
+   * therefore waits for the first one (the status report's), and goes when the hub answers.
+   */
+  private reportHead(): void {
+    const anchor = this.delivery.state().anchor;
+    if (!this.headDue || !anchor) return;
+    this.headDue = false;
+    try {
+      const head = this.store.auditHead();
+      if (!head) return;
+      // No record there (purged by retention) leaves the hub nothing to compare, so nothing is claimed.
+      const hash = anchor.seq !== undefined && anchor.seq < head.seq ? this.store.auditHashAt(anchor.seq) : null;
+      this.writer.queueHubEvent(auditHeadEventBody({ seq: head.seq, hash: head.hash, ...(hash ? { previous: { seq: anchor.seq!, hash } } : {}) }));
+    } catch (error) {
+      this.writer.log(`审计链头未能排队: ${(error as Error).message}`);
     }
   }
 
