@@ -180,6 +180,19 @@ describe('agents and the hub', { skip, timeout: 180_000 }, () => {
     };
     const b = await start(1);
     try {
+      // Over the WebSocket national replies carry nothing that names the request: they come back
+      // in the order sent, the 3101 (which waits for the hub) before the 9001 sent right after it.
+      const his = await HisClient.connect(b.port);
+      try {
+        his.send({ ...request('t-hub-3101-ws'), msgid: 'MSG-HUB-WS' });
+        his.send({ infno: '9001', input: { signIn: { opter_no: 'D019', mac: '00-16-EA-AE-3C-40', ip: '127.0.0.1' } } });
+        const first = await his.next((frame) => frame.infcode !== undefined);
+        const second = await his.next((frame) => frame.infcode !== undefined);
+        assert.ok((first.output as { result?: unknown }).result, `the 3101's reply first: ${JSON.stringify(first)}`);
+        assert.ok((second.output as { signinoutb?: unknown }).signinoutb, `then the 9001's: ${JSON.stringify(second)}`);
+      } finally {
+        await his.close();
+      }
       const found = await repeats(b, 't-hub-3101');
       assert.equal(found.length, 1, 'the repeat A committed is flagged');
       // A (呼吸内科) prescribed it on 11-24; the national reply names where.

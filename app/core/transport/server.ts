@@ -50,6 +50,11 @@ interface Connection {
   unsubscribe?: () => void;
   /** Queue changes that happened while the first snapshot was still being sent, in order. */
   heldChanges?: PendingChange[];
+  /**
+   * The national reply last queued: national envelopes name no request, so each is handled
+   * after the one before and answered in the order received, however long the hub takes.
+   */
+  national?: Promise<void>;
 }
 
 /** More bad frames than this within `BAD_FRAME_WINDOW_MS` closes the connection. */
@@ -333,8 +338,11 @@ export class LocalServer {
     const id = typeof message.id === 'string' ? message.id : undefined;
     try {
       if ('infno' in message) {
-        // Never rejects: every failure is answered as an infcode -1 envelope.
-        void this.agent.nhsa.handle(message, connection.id).then((reply) => this.send(connection, reply));
+        // `handle` never rejects: every failure is answered as an infcode -1 envelope.
+        connection.national = (connection.national ?? Promise.resolve())
+          .then(() => this.agent.nhsa.handle(message, connection.id))
+          .then((reply) => this.send(connection, reply))
+          .catch((error: unknown) => this.options.log(`国家接口回复未能发送: ${(error as Error).message}`));
         return;
       }
       const { checks } = this.agent;
