@@ -11,9 +11,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -31,6 +32,7 @@ import { startHubProcess, type HubProcess } from './hub-support';
 import { skipWithoutPostgres, startCluster, type TestCluster } from './postgres';
 import { HisClient, example, http } from './support';
 
+const root = resolve(__dirname, '..');
 const chromiumPath = process.env.RXGATE_CHROMIUM ?? '/usr/bin/chromium';
 const skip = skipWithoutPostgres() || (process.env.CI ? false : !existsSync(chromiumPath) ? `no Chromium at ${chromiumPath}` : false);
 
@@ -240,7 +242,8 @@ describe('the hub end to end: two hub processes on one database, two agent proce
       writeHubCredential(dirs[name], enrolment.credential);
       // A budget well above the default: this file is about what arrives, on a shared machine
       // whose first request to a cold hub process can take longer than 25 ms (the bench measures speed).
-      writeFileSync(join(dirs[name], 'config.json'), JSON.stringify({ hubUrl: hubs[index]!.url, hubBudgetMs: 1000 }));
+      // The token there too, so that `rxgate status --data-dir` reaches the running agent as IT would.
+      writeFileSync(join(dirs[name], 'config.json'), JSON.stringify({ hubUrl: hubs[index]!.url, hubBudgetMs: 1000, token: AGENT_TOKEN }));
     }
     await Promise.all([startAgentOf('a'), startAgentOf('b')]);
     browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
@@ -393,6 +396,9 @@ describe('the hub end to end: two hub processes on one database, two agent proce
     });
     assert.match(flagged.hub!.anchor!.detail ?? '', new RegExp(`第 ${anchored.anchorSeq} 条退回到第 \\d+ 条`));
     assert.equal(flagged.integrity.audit.state === 'broken', false, 'the local check alone does not see it');
+    const command = spawnSync(process.execPath, [join(root, 'bin', 'rxgate.js'), 'status', '--data-dir', dirs.a], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(command.status, 0, command.stderr);
+    assert.match(command.stdout, new RegExp(`院端发现本机审计记录被截断: 审计记录从第 ${anchored.anchorSeq} 条退回到第 \\d+ 条`));
 
     const page = await signedIn('xinxike', 'admin-password-1');
     try {

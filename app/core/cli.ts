@@ -23,7 +23,7 @@ import {
   writeRuntimeFile,
   writeUiAddressFile,
 } from './config';
-import { formatVerdict, formatDecision, formatNhsaResponse, ruleKindLabel } from './format';
+import { formatVerdict, formatDecision, formatNhsaResponse, ruleKindLabel, anchorStateLabel } from './format';
 import { openAppWindow } from './open-browser';
 import { syncOffline, wireSync } from './sync-wiring';
 import { importRules } from './rules-import';
@@ -489,7 +489,9 @@ async function status(values: Record<string, unknown>): Promise<number> {
   if (hub) {
     console.log(`院端中心: ${hub.state}, 待发送 ${hub.backlog} 条${hub.lastDeliveredAt ? `, 上次送达 ${hub.lastDeliveredAt}` : ''}`);
     if (hub.lastError) console.log(`  上次错误: ${hub.lastError.message}`);
-    if (hub.anchor && hub.anchor.state !== 'ok' && hub.anchor.state !== 'none') console.log(`  ⚠ 院端标记本机审计记录: ${hub.anchor.state}`);
+    if (hub.anchor && hub.anchor.state !== 'ok' && hub.anchor.state !== 'none') {
+      console.log(`  ⚠ 院端发现本机审计记录${anchorStateLabel(hub.anchor.state)}${hub.anchor.detail ? `: ${hub.anchor.detail}` : ''} (请信息科核查)`);
+    }
   }
   return 0;
 }

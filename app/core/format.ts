@@ -11,6 +11,11 @@ export function ruleKindLabel(kind: string): string {
   return ({ indication: '限定支付', chronic: '慢特病', repeat: '重复开药', days: '用药天数', herbal: '中药味数' } as Record<string, string>)[kind] ?? kind;
 }
 
+/** The hub's flag on this PC's audit trail, as IT reads it (`truncated` → 被截断). */
+export function anchorStateLabel(state: string): string {
+  return ({ truncated: '被截断', rewritten: '被改写' } as Record<string, string>)[state] ?? state;
+}
+
 export function formatVerdict(verdict: Record<string, unknown>): string {
   const lines: string[] = [];
   const rules = verdict.rules as { version?: number } | undefined;
