@@ -117,7 +117,7 @@ export class CheckService {
    * asked for within its time budget, and whatever does not come back in time is checked
    * without (the verdict's `historySources` says which sources answered).
    */
-  checkWithHub(raw: unknown, origin?: string): Promise<Verdict> {
+  async checkWithHub(raw: unknown, origin?: string): Promise<Verdict> {
     return this.runWithHub(this.validate(raw), 'native', origin);
   }
 
