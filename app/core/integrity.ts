@@ -5,14 +5,38 @@
  * that fails — a record edited, re-hashed without the key, removed, or cut short behind the
  * anchor — makes the status loud and is written into the trail itself.
  */
+import { performance } from 'node:perf_hooks';
 import type { AuditCursor, LedgerCursor, SqliteStore } from '../../rules-cache/store';
 import type { AuditVerification } from '../../rules-cache/store-contract';
 import { TypedEvents } from './events';
 import type { IntegrityStatus } from './protocol/ui';
 import type { Writer } from './writer';
 
-/** Records verified per background page: a few milliseconds each. */
-const PAGE = 2000;
+/** Records verified per background page: a couple of milliseconds each. */
+const PAGE = 250;
+/**
+ * The share of the main thread the background walk may take. A year of checks is 100,000+
+ * records of a few kilobytes, each parsed and re-hashed: walked flat out it took whole seconds
+ * of the loop and filled the young generation every few checks, so the checks answered
+ * meanwhile paid in collector pauses and the heap grew by hundreds of megabytes. Paced, each
+ * page is followed by a rest four times as long.
+ */
+const BACKGROUND_SHARE = 0.2;
+
+/**
+ * Runs `page` until it says it is done, each run followed by a rest in proportion to how long
+ * it took (see {@link BACKGROUND_SHARE}); stops early when `stopped` says so.
+ */
+function paced(page: () => boolean, stopped: () => boolean): void {
+  const run = () => {
+    if (stopped()) return;
+    const started = performance.now();
+    if (page()) return;
+    const rest = ((performance.now() - started) * (1 - BACKGROUND_SHARE)) / BACKGROUND_SHARE;
+    setTimeout(run, Math.max(1, Math.round(rest))).unref();
+  };
+  setImmediate(run);
+}
 
 export class AuditIntegrity {
   readonly events = new TypedEvents<{ changed: [] }>();
@@ -57,16 +81,12 @@ export class AuditIntegrity {
       return;
     }
     let cursor = start;
-    const page = () => {
-      if (this.stopped || !this.store.isOpen()) return;
+    paced(() => {
       const step = this.store.continueAuditVerification(cursor, PAGE);
       if (step.done) this.finish(step.result);
-      else {
-        cursor = step.cursor;
-        setImmediate(page);
-      }
-    };
-    setImmediate(page);
+      else cursor = step.cursor;
+      return step.done;
+    }, () => this.stopped || !this.store.isOpen());
   }
 
   /** The trail is walked; the status says `verified` (or `broken`) once the ledger is compared too. */
@@ -82,13 +102,11 @@ export class AuditIntegrity {
   /** Every committed order still within retention must still be in the ledger; compared in pages between checks. */
   private checkLedger(done: () => void): void {
     let cursor: LedgerCursor = { after: 0, latest: new Map(), toCount: null, checked: 0, missing: 0 };
-    const page = () => {
-      if (this.stopped || !this.store.isOpen()) return;
+    paced(() => {
       const step = this.store.continueLedgerVerification(cursor, PAGE);
       if (!step.done) {
         cursor = step.cursor;
-        setImmediate(page);
-        return;
+        return false;
       }
       const ledger = step.result;
       if (ledger.missing > 0) {
@@ -101,8 +119,8 @@ export class AuditIntegrity {
         }
       }
       done();
-    };
-    setImmediate(page);
+      return true;
+    }, () => this.stopped || !this.store.isOpen());
   }
 
   private report(result: Extract<AuditVerification, { ok: false }>): void {
