@@ -17,8 +17,10 @@ import type { AuditEvent, LedgerOrder, LibraryInfo } from '../../rules-cache/sto
 
 /** The most time a check's audit record waits before it is written. */
 export const CHECK_AUDIT_WINDOW_MS = 10;
-/** The most check audit records written in one batch. */
+/** Check audit records that make a batch due (written as soon as the current reply has gone). */
 export const CHECK_AUDIT_BATCH = 20;
+/** The most check audit records ever waiting: a burst of frames read in one turn flushes inline here. */
+const CHECK_AUDIT_BATCH_LIMIT = 4 * CHECK_AUDIT_BATCH;
 /** How often the audit chain's head is written to the anchor file beside the database, at most. */
 const ANCHOR_INTERVAL_MS = 1000;
 /** Rows a purge step deletes: short enough to sit between checks. */
@@ -28,6 +30,7 @@ const DAY_MS = 24 * 3600_000;
 export class Writer {
   private queue: Array<AuditEvent | (() => AuditEvent)> = [];
   private batchTimer: NodeJS.Timeout | null = null;
+  private batchImmediate: NodeJS.Immediate | undefined;
   private anchorTimer: NodeJS.Timeout | null = null;
   private anchorDue = false;
   private maintenanceTimer: NodeJS.Timeout | null = null;
@@ -52,8 +55,15 @@ export class Writer {
   auditLater(event: AuditEvent | (() => AuditEvent)): void {
     if (this.closed) return;
     this.queue.push(event);
-    if (this.queue.length >= CHECK_AUDIT_BATCH) {
+    if (this.queue.length >= CHECK_AUDIT_BATCH_LIMIT) {
       this.flush();
+      return;
+    }
+    if (this.queue.length >= CHECK_AUDIT_BATCH) {
+      // Right after the current turn of the loop, once the reply of the check that filled the
+      // batch has gone out: written inline, the batch delayed every twentieth verdict by its
+      // whole cost, and in a burst the limit above still keeps the queue short.
+      this.batchImmediate ??= setImmediate(() => this.flush());
       return;
     }
     if (!this.batchTimer) {
@@ -124,6 +134,8 @@ export class Writer {
   flush(): void {
     if (this.batchTimer) clearTimeout(this.batchTimer);
     this.batchTimer = null;
+    if (this.batchImmediate) clearImmediate(this.batchImmediate);
+    this.batchImmediate = undefined;
     if (this.queue.length === 0 || !this.store.isOpen()) return;
     const events = this.queue;
     this.queue = [];
