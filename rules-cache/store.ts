@@ -24,7 +24,7 @@ import {
   type SecretSealer,
 } from './key-file';
 import { SCHEMA_VERSION, SchemaTooNewError, migrate, schemaVersion } from './migrations';
-import { RULE_MODEL_VERSION, Rule, RuleLibraryError, describeIssue, validateRules, type RuleLibrary, type RuleProblem } from './model';
+import { RULE_MODEL_VERSION, RuleLibraryError, describeIssue, parseRule, validateRules, type Rule, type RuleLibrary, type RuleProblem } from './model';
 import type {
   AuditEvent,
   AuditRecord,
@@ -560,8 +560,10 @@ class SqliteRuleStore implements SqliteStore {
   }
 
   /**
-   * Loads the active library and checks every rule against the schema again, because the file
-   * may have been written by an older build or edited by hand. Throws {@link RuleLibraryError}
+   * Loads the active library. Rules whose bodies still match the keyed digest written with them,
+   * by this rule model, are parsed and trusted (see below); a library from before the digest or
+   * from an older model is checked against the schema again, rule by rule. Throws
+   * {@link LibraryTamperedError} when the digest no longer matches and {@link RuleLibraryError}
    * listing the rules that fail; the caller keeps its current rules or rolls back.
    */
   activeLibrary(): { library: RuleLibrary; info: LibraryInfo } | null {
@@ -595,7 +597,7 @@ class SqliteRuleStore implements SqliteStore {
         problems.push({ index, field: '', message: '缓存中的规则不是有效的 JSON' });
         return;
       }
-      const parsed = Rule.safeParse(candidate);
+      const parsed = parseRule(candidate);
       if (!parsed.success) {
         const ruleId = isPlainObject(candidate) && typeof candidate['id'] === 'string' ? candidate['id'] : undefined;
         for (const issue of parsed.error.issues) {
