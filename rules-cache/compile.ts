@@ -117,7 +117,7 @@ export interface CompiledRules {
   readonly enabledCount: number;
   /** Rules of the library by kind, enabled or not. */
   readonly counts: Readonly<Record<RuleKind, number>>;
-  /** Every rule by id, for the popup and the audit trail. */
+  /** Every rule by id, enabled or not (built on first use). */
   readonly byId: ReadonlyMap<string, Rule>;
   /**
    * Item-code prefix (normalised, 1–30 characters) → rules naming it (indication, repeat,
@@ -213,7 +213,6 @@ const RULES_PER_STEP = 256;
 
 function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules, undefined> {
   const counts = Object.fromEntries(RULE_KINDS.map((kind) => [kind, 0])) as Record<RuleKind, number>;
-  const byId = new Map<string, Rule>();
   const byDrugPrefix = new Map<string, CompiledDrugRule[]>();
   const byHospCode = new Map<string, CompiledDrugRule[]>();
   const chronicByDisease = new Map<string, CompiledChronicRule[]>();
@@ -255,7 +254,6 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
     if (order > 0 && order % RULES_PER_STEP === 0) yield;
     const rule = library.rules[order]!;
     counts[rule.kind] += 1;
-    byId.set(rule.id, rule);
     if (!rule.enabled) continue;
     enabledCount += 1;
     switch (rule.kind) {
@@ -338,6 +336,10 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
     }
   }
 
+  // No check looks a rule up by id, so the map is built on first use instead of costing every
+  // load 100,000 insertions and a 4 MB table; the library's own list (no copy) is all it needs.
+  const rules = library.rules;
+  let byId: Map<string, Rule> | undefined;
   return Object.freeze({
     version: library.version,
     source: library.source,
@@ -346,7 +348,10 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
     ruleCount: library.rules.length,
     enabledCount,
     counts: Object.freeze(counts),
-    byId,
+    get byId(): ReadonlyMap<string, Rule> {
+      byId ??= new Map(rules.map((rule) => [rule.id, rule]));
+      return byId;
+    },
     byDrugPrefix: freezeLists(byDrugPrefix),
     longestPrefix,
     byHospCode: freezeLists(byHospCode),
