@@ -136,6 +136,8 @@ export interface SqliteStore extends Store {
   applyValidatedRows(header: Omit<RuleLibrary, 'rules'>, rows: readonly StoredRule[], meta?: Record<string, unknown>): LibraryInfo;
   /** The keyed digest of rule bodies in order, as stored with a library and checked when it is read. */
   libraryDigest(bodies: readonly string[]): string;
+  /** The same digest over the bodies already encoded as UTF-8, each followed by a newline. */
+  libraryDigestOfText(text: Uint8Array): string;
   /** Starts a staged library (not active, invisible to checks); returns its id for {@link stageRules}. */
   beginStagedLibrary(header: StagedLibraryHeader): number;
   /** Writes one slice of a staged library's rules, at positions from `firstPosition`, in one short transaction. */
@@ -223,12 +225,16 @@ function rulesDigest(bodies: readonly string[], key?: Buffer): string {
 }
 
 /** The same digest, a body at a time, for bodies that are read and dropped one by one. */
-function rulesDigester(key?: Buffer): { add(body: string): void; finish(): string } {
+function rulesDigester(key?: Buffer): { add(body: string): void; addText(text: Uint8Array): void; finish(): string } {
   const hash = key ? createHmac('sha256', key) : createHash('sha256');
   return {
     add(body) {
       hash.update(body);
       hash.update('\n');
+    },
+    // Bodies already encoded, each with its newline: the same bytes `add` hashes one by one.
+    addText(text) {
+      hash.update(text);
     },
     finish: () => (key ? `hmac:${hash.digest('hex')}` : hash.digest('hex')),
   };
@@ -712,6 +718,12 @@ class SqliteRuleStore implements SqliteStore {
 
   libraryDigest(bodies: readonly string[]): string {
     return rulesDigest(bodies, this.keys.library);
+  }
+
+  libraryDigestOfText(text: Uint8Array): string {
+    const digest = rulesDigester(this.keys.library);
+    digest.addText(text);
+    return digest.finish();
   }
 
   beginStagedLibrary(header: StagedLibraryHeader): number {
