@@ -102,8 +102,8 @@ test('chronic rules are indexed by disease code and diagnosis, carry their scope
   assert.deepEqual(compiled.chronicByDiagnosis.get('I12')?.map((rule) => rule.rule.id), ['C1']);
   assert.deepEqual(compiled.chronicByDiagnosis.get('I10')?.map((rule) => rule.rule.id), ['C1']);
   assert.deepEqual(compiled.chronicByDiagnosis.get('E119')?.map((rule) => rule.rule.id), ['C2']);
-  assert.ok(compiled.chronicByDisease.get('M03900')?.[0]?.allowPrefixes.has('XC08'));
-  assert.ok(compiled.chronicByDisease.get('M01600')?.[0]?.allowHospCodes.has('YP0001'));
+  assert.ok(compiled.chronicByDisease.get('M03900')?.[0]?.allowPrefixes.includes('XC08'));
+  assert.ok(compiled.chronicByDisease.get('M01600')?.[0]?.allowHospCodes.includes('YP0001'));
   assert.equal(compiled.byDrugPrefix.get('XC08'), undefined);
   assert.deepEqual(compiled.chronicByDisease.get('M03900')?.[0]?.medTypes, ['14']);
   assert.deepEqual([...compiled.chronicMedTypes].sort(), ['14', '15']);
@@ -149,7 +149,7 @@ test('a library of 100,000 rules compiles and every rule is reachable by its pre
   assert.equal(compiled.ruleCount, 100_000);
   assert.equal(compiled.byDrugPrefix.size, 75_000);
   assert.deepEqual(ids(compiled.byDrugPrefix.get('XA00099998')), ['days:D99998']);
-  assert.ok(compiled.chronicByDisease.get('M99999')?.[0]?.allowPrefixes.has('XA00099999'));
+  assert.ok(compiled.chronicByDisease.get('M99999')?.[0]?.allowPrefixes.includes('XA00099999'));
   assert.equal(compiled.chronicByDiagnosis.get('I13')?.length, 25_000);
 });
 

@@ -44,6 +44,10 @@ interface CompiledBase<R extends Rule> {
  * compiled once, so a check compares without parsing.
  */
 export interface CompiledRequirement {
+  /**
+   * The rule's own `require` object (or alternative), not a copy: conditions read their own
+   * fields by name, so the `anyOf` beside them is simply never read here.
+   */
   readonly fields: RequirementAlternative;
   /** `diagnoses` compiled; undefined when the requirement does not restrict diagnoses. */
   readonly diagnoses?: DiagnosisMatcher;
@@ -70,11 +74,12 @@ export interface CompiledChronicRule extends CompiledBase<ChronicRule> {
   /**
    * `allow`, de-duplicated. Chronic rules are not indexed by drug prefix: a check asks "is
    * this drug in the scope of *this patient's* diseases", so it indexes only those rules' scopes,
-   * and a broad prefix (`XC08`) that hundreds of diseases allow costs nothing elsewhere.
+   * and a broad prefix (`XC08`) that hundreds of diseases allow costs nothing elsewhere. A
+   * list, not a set: a check only walks it, and a set per disease cost 10 MB at 15,000 diseases.
    */
-  readonly allowPrefixes: ReadonlySet<string>;
-  /** `allowHospCodes`, normalised. */
-  readonly allowHospCodes: ReadonlySet<string>;
+  readonly allowPrefixes: readonly string[];
+  /** `allowHospCodes`, normalised and de-duplicated. */
+  readonly allowHospCodes: readonly string[];
 }
 
 export interface CompiledRepeatRule extends CompiledBase<RepeatRule> {
@@ -112,7 +117,7 @@ export interface CompiledRules {
   readonly enabledCount: number;
   /** Rules of the library by kind, enabled or not. */
   readonly counts: Readonly<Record<RuleKind, number>>;
-  /** Every rule by id, for the popup and the audit trail. */
+  /** Every rule by id, enabled or not (built on first use). */
   readonly byId: ReadonlyMap<string, Rule>;
   /**
    * Item-code prefix (normalised, 1–30 characters) → rules naming it (indication, repeat,
@@ -159,12 +164,23 @@ function pushToList<T>(map: Map<string, T[]>, key: string, value: T): void {
  * trimmed there, so they are normalised here. Lists are short, and most have one entry.
  */
 function unique(codes: readonly string[]): readonly string[] {
-  return codes.length < 2 ? codes : [...new Set(codes)];
+  if (codes.length < 2) return codes;
+  const distinct = [...new Set(codes)];
+  return distinct.length === codes.length ? codes : distinct;
 }
 
 function uniqueNormalized(codes: readonly string[]): readonly string[] {
-  return unique(codes.map(normalizeCode));
+  return codes.length === 0 ? NONE : unique(codes.map(normalizeCode));
 }
+
+/**
+ * One empty list for every rule that has nothing to put in one (most rules have no `anyOf`,
+ * nothing to confirm, no exclusions): 100,000 rules need not own 100,000 empty arrays.
+ */
+const NONE: readonly never[] = Object.freeze([]);
+
+/** `scope.medTypes` of a chronic rule that names none: 门诊慢特病. */
+const CHRONIC_MED_TYPES: readonly string[] = Object.freeze(['14']);
 
 /**
  * Compiles a validated library. Disabled rules are counted but not indexed: they can never
@@ -200,7 +216,6 @@ const RULES_PER_STEP = 256;
 
 function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules, undefined> {
   const counts = Object.fromEntries(RULE_KINDS.map((kind) => [kind, 0])) as Record<RuleKind, number>;
-  const byId = new Map<string, Rule>();
   const byDrugPrefix = new Map<string, CompiledDrugRule[]>();
   const byHospCode = new Map<string, CompiledDrugRule[]>();
   const chronicByDisease = new Map<string, CompiledChronicRule[]>();
@@ -242,19 +257,17 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
     if (order > 0 && order % RULES_PER_STEP === 0) yield;
     const rule = library.rules[order]!;
     counts[rule.kind] += 1;
-    byId.set(rule.id, rule);
     if (!rule.enabled) continue;
     enabledCount += 1;
     switch (rule.kind) {
       case 'indication': {
-        const { anyOf, ...fields } = rule.require;
-        const requirement = compileRequirement(fields, matcherFor);
+        const anyOf = rule.require.anyOf;
         const compiled: CompiledIndicationRule = Object.freeze({
           kind: rule.kind,
           rule,
           order,
-          requirement,
-          alternatives: Object.freeze((anyOf ?? []).map((alternative) => compileRequirement(alternative, matcherFor))),
+          requirement: compileRequirement(rule.require, matcherFor),
+          alternatives: anyOf ? Object.freeze(anyOf.map((alternative) => compileRequirement(alternative, matcherFor))) : NONE,
         });
         indexPrefixes(namedPrefixes(rule.drugs, rule.codes), compiled);
         indexHospCodes(uniqueNormalized(rule.hospCodes), compiled);
@@ -267,9 +280,9 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
           order,
           diseaseCode: normalizeCode(rule.disease.code),
           diagnoses: matcherFor(rule.disease.diagnoses),
-          medTypes: Object.freeze([...(rule.scope?.medTypes ?? ['14'])]),
-          allowPrefixes: new Set(rule.allow),
-          allowHospCodes: new Set(rule.allowHospCodes.map(normalizeCode)),
+          medTypes: rule.scope?.medTypes ?? CHRONIC_MED_TYPES,
+          allowPrefixes: unique(rule.allow),
+          allowHospCodes: uniqueNormalized(rule.allowHospCodes),
         });
         pushToList(chronicByDisease, compiled.diseaseCode, compiled);
         for (const pattern of compiled.diagnoses.patterns) {
@@ -280,13 +293,13 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
         break;
       }
       case 'repeat': {
-        const drugs = rule.drugs || rule.codes ? namedPrefixes(rule.drugs ?? [], rule.codes) : undefined;
+        const drugs = rule.drugs || rule.codes ? namedPrefixes(rule.drugs ?? NONE, rule.codes) : undefined;
         const compiled: CompiledRepeatRule = Object.freeze({
           kind: rule.kind,
           rule,
           order,
-          drugs: drugs ? Object.freeze([...drugs]) : undefined,
-          exclude: Object.freeze([...(rule.exclude ?? [])]),
+          drugs,
+          exclude: rule.exclude ?? NONE,
         });
         // An empty `drugs` list names no drug, so the rule can never fire; it is not general.
         if (drugs) indexPrefixes(drugs, compiled);
@@ -295,7 +308,7 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
       }
       case 'days': {
         const compiled: CompiledDaysRule = Object.freeze({ kind: rule.kind, rule, order });
-        if (rule.drugs || rule.codes) indexPrefixes(namedPrefixes(rule.drugs ?? [], rule.codes), compiled);
+        if (rule.drugs || rule.codes) indexPrefixes(namedPrefixes(rule.drugs ?? NONE, rule.codes), compiled);
         else daysGeneral.push(compiled);
         break;
       }
@@ -306,7 +319,7 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
             rule,
             order,
             except: rule.except ? matcherFor(rule.except.diagnoses) : undefined,
-            notAlone: Object.freeze([...(rule.notAlone ?? [])]),
+            notAlone: rule.notAlone ?? NONE,
           }),
         );
         break;
@@ -316,8 +329,8 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
           kind: rule.kind,
           rule,
           order,
-          prefixes: Object.freeze([...namedPrefixes(rule.drugs ?? [], rule.codes)]),
-          hospCodes: Object.freeze([...uniqueNormalized(rule.hospCodes ?? [])]),
+          prefixes: namedPrefixes(rule.drugs ?? NONE, rule.codes),
+          hospCodes: uniqueNormalized(rule.hospCodes ?? NONE),
         });
         indexPrefixes(compiled.prefixes, compiled);
         indexHospCodes(compiled.hospCodes, compiled);
@@ -326,6 +339,10 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
     }
   }
 
+  // No check looks a rule up by id, so the map is built on first use instead of costing every
+  // load 100,000 insertions and a 4 MB table; the library's own list (no copy) is all it needs.
+  const rules = library.rules;
+  let byId: Map<string, Rule> | undefined;
   return Object.freeze({
     version: library.version,
     source: library.source,
@@ -334,7 +351,10 @@ function* compileSteps(library: RuleLibrary): Generator<undefined, CompiledRules
     ruleCount: library.rules.length,
     enabledCount,
     counts: Object.freeze(counts),
-    byId,
+    get byId(): ReadonlyMap<string, Rule> {
+      byId ??= new Map(rules.map((rule) => [rule.id, rule]));
+      return byId;
+    },
     byDrugPrefix: freezeLists(byDrugPrefix),
     prefixLengths: Object.freeze([...prefixLengths].sort((a, b) => a - b)),
     byHospCode: freezeLists(byHospCode),
@@ -356,12 +376,12 @@ function compileRequirement(
   fields: RequirementAlternative,
   matcherFor: (patterns: readonly string[]) => DiagnosisMatcher,
 ): CompiledRequirement {
-  const confirm = fields.confirm === undefined ? [] : typeof fields.confirm === 'string' ? [fields.confirm] : fields.confirm;
+  const confirm = fields.confirm === undefined ? NONE : typeof fields.confirm === 'string' ? [fields.confirm] : fields.confirm;
   return Object.freeze({
     fields,
     diagnoses: fields.diagnoses ? matcherFor(fields.diagnoses) : undefined,
     excludeDiagnoses: fields.excludeDiagnoses ? matcherFor(fields.excludeDiagnoses) : undefined,
-    confirm: Object.freeze([...confirm]),
+    confirm,
     procedureCodes: fields.procedures ? Object.freeze(fields.procedures.codes.map(normalizeProcedureCode)) : undefined,
   });
 }

@@ -91,3 +91,15 @@ test('a staging that is incomplete or abandoned is never activated', async (cont
     store.close();
   }
 });
+
+test('the digest over the encoded bodies is the digest over the bodies one by one', { timeout: 10_000 }, (context) => {
+  const store = openStore(temporaryFile(context));
+  try {
+    const bodies = ['{"id":"A","title":"限肺癌"}', '{"id":"B","title":"超\\n20味 ✓"}', ''];
+    const text = Buffer.from(bodies.map((body) => `${body}\n`).join(''), 'utf8');
+    assert.equal(store.libraryDigestOfText(text), store.libraryDigest(bodies));
+    assert.notEqual(store.libraryDigestOfText(text.subarray(1)), store.libraryDigest(bodies));
+  } finally {
+    store.close();
+  }
+});

@@ -4,11 +4,30 @@
  * the SQLite store and the engine all accept only what passes here.
  */
 import { z } from 'zod';
+import {
+  DIAGNOSIS_PATTERN,
+  DRUG_PREFIX_PATTERN,
+  ITEM_PREFIX_PATTERN,
+  PROCEDURE_PREFIX_PATTERN,
+  RULE_ID_PATTERN,
+  daysGapFitsWindow,
+  daysWindowHasDrugs,
+  diagnosisRangeInOrder,
+  effectiveInOrder,
+  herbalExceptHasMax,
+  herbalLimitsSomething,
+  indicationNamesItems,
+  limitCapsOne,
+  limitNamesItems,
+  normalizeCode,
+  prescriberNamesSomething,
+  requirementDaysInOrder,
+  requirementRestrictsSomething,
+  requirementYearsInOrder,
+} from './rule-patterns';
+import { acceptRule } from './rule-fast-path';
 
-/** Matching ignores case and spaces, so codes are normalised once, at the edge. */
-export function normalizeCode(code: string): string {
-  return code.replace(/\s+/g, '').toUpperCase();
-}
+export { normalizeCode };
 
 const normalizedString = z.string().transform(normalizeCode);
 
@@ -18,7 +37,7 @@ const normalizedString = z.string().transform(normalizeCode);
  * also restrict materials and services the same way.
  */
 export const DrugPrefix = normalizedString.pipe(
-  z.string().regex(/^[A-Z][A-Z0-9]{0,22}$/, '药品编码前缀应为字母开头的 1–23 位字母数字'),
+  z.string().regex(DRUG_PREFIX_PATTERN, '药品编码前缀应为字母开头的 1–23 位字母数字'),
 );
 
 /**
@@ -28,14 +47,8 @@ export const DrugPrefix = normalizedString.pipe(
 export const DiagnosisPattern = normalizedString.pipe(
   z
     .string()
-    .regex(
-      /^(?:[A-Z](?:\d{1,2}(?:\.[0-9A-Z]*)?)?|[A-Z]\d{2}-[A-Z]\d{2})$/,
-      '诊断编码应为 ICD-10 前缀(如 C34、E11.9)或三位类目范围(如 C15-C26)',
-    )
-    .refine((pattern) => {
-      const range = /^([A-Z]\d{2})-([A-Z]\d{2})$/.exec(pattern);
-      return !range || range[1]! <= range[2]!;
-    }, '诊断范围的起点不能大于终点'),
+    .regex(DIAGNOSIS_PATTERN, '诊断编码应为 ICD-10 前缀(如 C34、E11.9)或三位类目范围(如 C15-C26)')
+    .refine(diagnosisRangeInOrder, '诊断范围的起点不能大于终点'),
 );
 
 /** A calendar date `YYYY-MM-DD` (zod checks month lengths and leap years). */
@@ -61,11 +74,11 @@ export type Scope = z.infer<typeof Scope>;
 const Effective = z
   .object({ from: IsoDate.optional(), to: IsoDate.optional() })
   .strict()
-  .refine((value) => !value.from || !value.to || value.from <= value.to, '生效起始日期晚于截止日期');
+  .refine(effectiveInOrder, '生效起始日期晚于截止日期');
 
 /** Fields every rule kind has. */
 const common = {
-  id: z.string().trim().min(1).max(64).regex(/^[\w.\-:]+$/, '规则编号只能含字母、数字和 _ . - :'),
+  id: z.string().trim().min(1).max(64).regex(RULE_ID_PATTERN, '规则编号只能含字母、数字和 _ . - :'),
   level: Level,
   title: z.string().trim().min(1).max(200),
   message: z.string().max(1000).optional(),
@@ -84,13 +97,13 @@ const hospCodeList = z.array(z.string().trim().min(1).max(64));
  * characters, 西药 23), medical services (digits first, e.g. `0011020000`) and materials (`C…`).
  */
 export const ItemPrefix = normalizedString.pipe(
-  z.string().regex(/^[A-Z0-9][A-Z0-9]{0,29}$/, '项目编码前缀应为 1–30 位字母数字'),
+  z.string().regex(ITEM_PREFIX_PATTERN, '项目编码前缀应为 1–30 位字母数字'),
 );
 const itemPrefixList = z.array(ItemPrefix);
 
 /** An ICD-9-CM-3 procedure prefix (`81.51`, `36.06`); dots and case are ignored when matching. */
 export const ProcedurePrefix = normalizedString.pipe(
-  z.string().regex(/^[0-9A-Z][0-9A-Z.]{0,15}$/, '手术操作编码应为 ICD-9-CM-3 前缀(如 81.51)'),
+  z.string().regex(PROCEDURE_PREFIX_PATTERN, '手术操作编码应为 ICD-9-CM-3 前缀(如 81.51)'),
 );
 
 /** Doctor titles from lowest to highest (rules.md v2 `prescriber.titleMin`). */
@@ -142,7 +155,7 @@ const PrescriberRequirement = z
     titleMin: DoctorTitle.optional(),
   })
   .strict()
-  .refine((value) => value.depts !== undefined || value.titleMin !== undefined, '需要科室(depts)或最低职称(titleMin)');
+  .refine(prescriberNamesSomething, '需要科室(depts)或最低职称(titleMin)');
 
 const CoPrescribedRequirement = z
   .object({ drugs: itemPrefixList.min(1), name: z.string().trim().min(1).max(100).optional() })
@@ -177,13 +190,13 @@ type RequirementShape = { [K in keyof typeof requirementFields]?: unknown } & {
 };
 
 function checkRequirement(value: RequirementShape, context: z.RefinementCtx): void {
-  if (value.ageMin !== undefined && value.ageMax !== undefined && value.ageMin > value.ageMax) {
+  if (!requirementYearsInOrder(value)) {
     context.addIssue({ code: 'custom', message: '最小年龄大于最大年龄', path: ['ageMin'] });
   }
-  if (value.ageDaysMin !== undefined && value.ageDaysMax !== undefined && value.ageDaysMin > value.ageDaysMax) {
+  if (!requirementDaysInOrder(value)) {
     context.addIssue({ code: 'custom', message: '最小日龄大于最大日龄', path: ['ageDaysMin'] });
   }
-  if (!Object.values(value).some((field) => field !== undefined)) {
+  if (!requirementRestrictsSomething(value)) {
     context.addIssue({ code: 'custom', message: '至少需要一个限定条件' });
   }
 }
@@ -212,7 +225,7 @@ export const IndicationRule = z
     require: Requirement,
   })
   .strict()
-  .refine((rule) => rule.drugs.length + rule.hospCodes.length + (rule.codes?.length ?? 0) > 0, {
+  .refine(indicationNamesItems, {
     message: '需要至少一个药品编码前缀(drugs)、项目编码(codes)或医院编码(hospCodes)',
     path: ['drugs'],
   });
@@ -273,11 +286,11 @@ export const DaysRule = z
     gapDays: z.number().int().min(0).max(3650).optional(),
   })
   .strict()
-  .refine((rule) => rule.window === undefined || rule.window === 'rolling' || rule.drugs !== undefined || rule.codes !== undefined, {
+  .refine(daysWindowHasDrugs, {
     message: '按首次使用或单次住院计算的疗程限制须指定药品(drugs 或 codes)',
     path: ['window'],
   })
-  .refine((rule) => rule.gapDays === undefined || rule.window === 'fromFirstUse', {
+  .refine(daysGapFitsWindow, {
     message: '间隔天数(gapDays)只用于按首次使用计算的疗程(window: fromFirstUse)',
     path: ['gapDays'],
   });
@@ -297,11 +310,11 @@ export const HerbalRule = z
     countGranules: z.boolean().optional(),
   })
   .strict()
-  .refine((rule) => rule.maxItems !== undefined || rule.notAlone !== undefined, {
+  .refine(herbalLimitsSomething, {
     message: '需要最多味数(maxItems)或不单独支付的饮片(notAlone)',
     path: ['maxItems'],
   })
-  .refine((rule) => rule.except === undefined || rule.maxItems !== undefined, {
+  .refine(herbalExceptHasMax, {
     message: '特殊病种味数须与最多味数(maxItems)一起使用',
     path: ['except'],
   });
@@ -324,11 +337,11 @@ export const LimitRule = z
     lookbackDays: z.number().int().min(1).max(36_500).default(3650),
   })
   .strict()
-  .refine((rule) => (rule.drugs?.length ?? 0) + (rule.codes?.length ?? 0) + (rule.hospCodes?.length ?? 0) > 0, {
+  .refine(limitNamesItems, {
     message: '需要至少一个药品编码前缀(drugs)、项目编码(codes)或医院编码(hospCodes)',
     path: ['codes'],
   })
-  .refine((rule) => (rule.maxQty === undefined) !== (rule.maxCount === undefined), {
+  .refine(limitCapsOne, {
     message: '须填写最多数量(maxQty)或最多次数(maxCount)之一',
     path: ['maxQty'],
   });
@@ -387,6 +400,18 @@ export class RuleLibraryError extends Error {
 }
 
 /**
+ * `Rule.safeParse`, quicker on the common case: a rule the fast path is certain of comes back as
+ * the same object zod would build; anything else — every rule with a problem among them — is
+ * zod's to judge, so errors are always zod's own.
+ */
+export function parseRule(candidate: unknown): z.ZodSafeParseResult<Rule> {
+  const accepted = acceptRule(candidate);
+  // rule-fast-path.test.ts holds the fast path to zod's output for valid and hostile rules alike.
+  if (accepted !== undefined) return { success: true, data: accepted as Rule };
+  return Rule.safeParse(candidate);
+}
+
+/**
  * Validates a list of raw rules; returns every problem found, not just the first, so the
  * insurance office fixes a source in one pass. Duplicate ids are a problem too.
  */
@@ -399,7 +424,7 @@ export function validateRules(raw: unknown[]): { rules: Rule[]; problems: RulePr
       candidate && typeof candidate === 'object' && typeof (candidate as { id?: unknown }).id === 'string'
         ? ((candidate as { id: string }).id)
         : undefined;
-    const parsed = Rule.safeParse(candidate);
+    const parsed = parseRule(candidate);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         problems.push({ index, ruleId, field: issue.path.join('.'), message: describeIssue(issue) });

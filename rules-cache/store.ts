@@ -24,7 +24,7 @@ import {
   type SecretSealer,
 } from './key-file';
 import { SCHEMA_VERSION, SchemaTooNewError, migrate, schemaVersion } from './migrations';
-import { RULE_MODEL_VERSION, Rule, RuleLibraryError, describeIssue, validateRules, type RuleLibrary, type RuleProblem } from './model';
+import { RULE_MODEL_VERSION, RuleLibraryError, describeIssue, parseRule, validateRules, type Rule, type RuleLibrary, type RuleProblem } from './model';
 import type {
   AuditEvent,
   AuditRecord,
@@ -136,6 +136,8 @@ export interface SqliteStore extends Store {
   applyValidatedRows(header: Omit<RuleLibrary, 'rules'>, rows: readonly StoredRule[], meta?: Record<string, unknown>): LibraryInfo;
   /** The keyed digest of rule bodies in order, as stored with a library and checked when it is read. */
   libraryDigest(bodies: readonly string[]): string;
+  /** The same digest over the bodies already encoded as UTF-8, each followed by a newline. */
+  libraryDigestOfText(text: Uint8Array): string;
   /** Starts a staged library (not active, invisible to checks); returns its id for {@link stageRules}. */
   beginStagedLibrary(header: StagedLibraryHeader): number;
   /** Writes one slice of a staged library's rules, at positions from `firstPosition`, in one short transaction. */
@@ -219,17 +221,36 @@ export function versionToBeat(active: LibraryInfo | null): number {
  * libraries written before schema 3.
  */
 function rulesDigest(bodies: readonly string[], key?: Buffer): string {
+  const digest = rulesDigester(key);
+  for (const body of bodies) digest.add(body);
+  return digest.finish();
+}
+
+/** The same digest, a body at a time, for bodies that are read and dropped one by one. */
+function rulesDigester(key?: Buffer): { add(body: string): void; addText(text: Uint8Array): void; finish(): string } {
   const hash = key ? createHmac('sha256', key) : createHash('sha256');
-  for (const body of bodies) {
-    hash.update(body);
-    hash.update('\n');
-  }
-  return key ? `hmac:${hash.digest('hex')}` : hash.digest('hex');
+  return {
+    add(body) {
+      hash.update(body);
+      hash.update('\n');
+    },
+    // Bodies already encoded, each with its newline: the same bytes `add` hashes one by one.
+    addText(text) {
+      hash.update(text);
+    },
+    finish: () => (key ? `hmac:${hash.digest('hex')}` : hash.digest('hex')),
+  };
 }
 
 /** Thrown when a stored library no longer matches its digest: it was changed outside the agent. */
 export class LibraryTamperedError extends Error {
   override name = 'LibraryTamperedError';
+}
+
+function tampered(row: LibraryRow, found: number): LibraryTamperedError {
+  return new LibraryTamperedError(
+    `规则库 版本 ${row.version} 的内容与写入时的摘要不符 (${found}/${row.rule_count} 条): 数据库在 RxGate 之外被修改过, 该规则库不再使用`,
+  );
 }
 
 /** The default key file: beside the database. */
@@ -562,28 +583,27 @@ class SqliteRuleStore implements SqliteStore {
   }
 
   /**
-   * Loads the active library and checks every rule against the schema again, because the file
-   * may have been written by an older build or edited by hand. Throws {@link RuleLibraryError}
+   * Loads the active library. Rules whose bodies still match the keyed digest written with them,
+   * by this rule model, are parsed and trusted (see below); a library from before the digest or
+   * from an older model is checked against the schema again, rule by rule. Throws
+   * {@link LibraryTamperedError} when the digest no longer matches and {@link RuleLibraryError}
    * listing the rules that fail; the caller keeps its current rules or rolls back.
    */
   activeLibrary(): { library: RuleLibrary; info: LibraryInfo } | null {
     const row = this.statements.library.get('active');
     if (!row) return null;
-    const stored = this.statements.ruleBodies.all(row.id);
     // Every rule was validated before it was written. When the bodies still match the digest
     // written with them, by this rule model, parsing is enough; validating 100,000 rules again
     // would triple the agent's cold start. A digest that no longer matches means the rows were
     // changed outside the agent (a rule quietly disabled, say): such a library is refused, never
-    // re-validated into use. Only libraries from before the digest are validated rule by rule.
+    // re-validated into use. Only libraries from before the digest, or from an older rule model,
+    // are validated rule by rule.
+    if (row.rules_digest !== null && row.model_version === RULE_MODEL_VERSION) return this.digestedLibrary(row, row.rules_digest);
+    const stored = this.statements.ruleBodies.all(row.id);
     if (row.rules_digest !== null) {
       const keyed = row.rules_digest.startsWith('hmac:');
       const expected = keyed ? rulesDigest(stored, this.keys.library) : rulesDigest(stored);
-      if (stored.length !== row.rule_count || !sameText(expected, row.rules_digest)) {
-        throw new LibraryTamperedError(
-          `规则库 版本 ${row.version} 的内容与写入时的摘要不符 (${stored.length}/${row.rule_count} 条): 数据库在 RxGate 之外被修改过, 该规则库不再使用`,
-        );
-      }
-      if (row.model_version === RULE_MODEL_VERSION) return libraryOf(row, stored.map((body) => JSON.parse(body) as Rule));
+      if (stored.length !== row.rule_count || !sameText(expected, row.rules_digest)) throw tampered(row, stored.length);
     }
     const rules: Rule[] = [];
     const problems: RuleProblem[] = [];
@@ -597,7 +617,7 @@ class SqliteRuleStore implements SqliteStore {
         problems.push({ index, field: '', message: '缓存中的规则不是有效的 JSON' });
         return;
       }
-      const parsed = Rule.safeParse(candidate);
+      const parsed = parseRule(candidate);
       if (!parsed.success) {
         const ruleId = isPlainObject(candidate) && typeof candidate['id'] === 'string' ? candidate['id'] : undefined;
         for (const issue of parsed.error.issues) {
@@ -616,6 +636,31 @@ class SqliteRuleStore implements SqliteStore {
       problems.push({ index: -1, field: '', message: `规则库 ${row.version} 应有 ${row.rule_count} 条规则, 缓存中只找到 ${stored.length} 条` });
     }
     if (problems.length > 0) throw new RuleLibraryError(problems);
+    return libraryOf(row, rules);
+  }
+
+  /**
+   * A library written with a digest by this rule model: each body is hashed and parsed as it is
+   * read, then dropped. Holding all 100,000 bodies first (40 MB of text at once) made every
+   * young-generation collection of the start copy them, and the heap grow by as much.
+   */
+  private digestedLibrary(row: LibraryRow, written: string): { library: RuleLibrary; info: LibraryInfo } {
+    const digest = rulesDigester(written.startsWith('hmac:') ? this.keys.library : undefined);
+    const rules: Rule[] = [];
+    let count = 0;
+    let readable = true;
+    for (const body of this.statements.ruleBodies.iterate(row.id)) {
+      digest.add(body);
+      count += 1;
+      if (!readable) continue;
+      try {
+        rules.push(JSON.parse(body) as Rule);
+      } catch {
+        // Only a body changed outside the agent fails to parse; the digest below says so.
+        readable = false;
+      }
+    }
+    if (count !== row.rule_count || !sameText(digest.finish(), written) || !readable) throw tampered(row, count);
     return libraryOf(row, rules);
   }
 
@@ -675,6 +720,12 @@ class SqliteRuleStore implements SqliteStore {
 
   libraryDigest(bodies: readonly string[]): string {
     return rulesDigest(bodies, this.keys.library);
+  }
+
+  libraryDigestOfText(text: Uint8Array): string {
+    const digest = rulesDigester(this.keys.library);
+    digest.addText(text);
+    return digest.finish();
   }
 
   beginStagedLibrary(header: StagedLibraryHeader): number {
