@@ -175,7 +175,7 @@ function compileBase(node: ZodNode): NodeParser | null {
     case 'transform': {
       const transform = def.transform!;
       return (value) => {
-        const payload: Payload = { value, issues: [] };
+        const payload = sharedPayload(value);
         const output = transform(value, payload);
         return payload.issues.length > 0 || output instanceof Promise ? UNSURE : output;
       };
@@ -233,6 +233,14 @@ function compileObject(shape: Record<string, ZodNode>, strict: boolean): NodePar
  */
 function compileChecks(checks: Check[]): NodeParser {
   const steps = checks.map(compileCheck);
+  if (steps.length === 1) return steps[0]!;
+  if (steps.length === 2) {
+    const [first, second] = steps as [NodeParser, NodeParser];
+    return (value) => {
+      const checked = first(value);
+      return checked === UNSURE ? UNSURE : second(checked);
+    };
+  }
   return (value) => {
     let current = value;
     for (const step of steps) {
@@ -286,6 +294,17 @@ function compileCheck(check: Check): NodeParser {
         return within ? value : UNSURE;
       };
     }
+    case 'string_format': {
+      // A pattern format (a regex, an ISO date) is one `test`, as zod's own check does it.
+      const pattern = (def as { pattern?: RegExp }).pattern;
+      const format = def.format;
+      if (!pattern || (format !== 'regex' && format !== 'date')) return generic;
+      return (value) => {
+        if (typeof value !== 'string') return UNSURE;
+        pattern.lastIndex = 0;
+        return pattern.test(value) ? value : UNSURE;
+      };
+    }
     case 'number_format':
       return def.format === 'safeint' ? (value) => (Number.isSafeInteger(value) ? value : UNSURE) : generic;
     case 'overwrite': {
@@ -301,11 +320,22 @@ function compileCheck(check: Check): NodeParser {
 function viaCheck(check: Check): NodeParser {
   const { when } = check._zod.def;
   return (value) => {
-    const payload: Payload = { value, issues: [] };
+    const payload = sharedPayload(value);
     if (when && !when(payload)) return value;
     const outcome = check._zod.check(payload);
     return outcome instanceof Promise || payload.issues.length > 0 ? UNSURE : payload.value;
   };
+}
+
+/**
+ * One payload for every transform and check this file runs: they run one at a time, never
+ * nested, and read it only while they run; a payload per call was most of this path's garbage.
+ */
+const payload: Payload = { value: undefined, issues: [] };
+function sharedPayload(value: unknown): Payload {
+  payload.value = value;
+  payload.issues.length = 0;
+  return payload;
 }
 
 /** A kind this compiler leaves to zod: exact, at zod's speed, for that subtree only. */
