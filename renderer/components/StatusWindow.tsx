@@ -1,3 +1,4 @@
+import { anchorStateLabel } from '../../app/core/format';
 import { formatAgo, formatDate, formatDateTime } from '../logic/format';
 import { resultLabel } from '../logic/labels';
 import { hisClients, rulesHealth, sourceLabel, syncStateLabel, syncSeverity } from '../logic/status';
@@ -194,7 +195,10 @@ export function StatusWindow({ onOpenPopup }: { onOpenPopup?: () => void }) {
               {status.hub.anchor && status.hub.anchor.state !== 'ok' && status.hub.anchor.state !== 'none' ? (
                 <>
                   <dt>审计锚点</dt>
-                  <dd className="alarm-text">院端发现本机审计记录与锚定的不符 ({status.hub.anchor.state})</dd>
+                  <dd className="alarm-text">
+                    院端发现本机审计记录{anchorStateLabel(status.hub.anchor.state)}
+                    {status.hub.anchor.detail ? `: ${status.hub.anchor.detail}` : ''} (请信息科核查)
+                  </dd>
                 </>
               ) : null}
             </dl>
