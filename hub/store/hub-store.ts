@@ -32,6 +32,17 @@ export interface IngestResult {
   anchor: { state: AnchorState; seq?: number; detail?: string };
 }
 
+/** Rows removed by {@link HubStore.purge}, per table. */
+export interface PurgeCounts {
+  ledger: number;
+  events: number;
+  decisions: number;
+  findings: number;
+  consoleAudit: number;
+  anchors: number;
+  sessions: number;
+}
+
 export interface FleetRow {
   agentId: string;
   pcName: string;
@@ -449,13 +460,28 @@ export class HubStore {
     return Number(result.rows[0]!.count);
   }
 
-  /** Deletes ledger rows dated before `before` and events received before it; returns ledger rows removed. */
-  async purgeBefore(before: string): Promise<number> {
-    return this.transaction(async (client) => {
-      const ledger = await client.query('DELETE FROM ledger WHERE date < $1', [before]);
-      await client.query('DELETE FROM agent_events WHERE received_at < $1::date', [before]);
-      return ledger.rowCount ?? 0;
-    });
+  /**
+   * Deletes what is past its cut-off (hub/retention.ts): ledger rows dated before
+   * `ledgerBefore` and the event ids received before it; decisions and findings before
+   * `decisionsBefore`; console audit entries before `consoleAuditBefore`; anchors received
+   * before the ledger cut-off except each agent's newest, which the next head is compared with;
+   * expired sessions. Each table in its own statement, so no long transaction holds locks.
+   */
+  async purge(cutoffs: { ledgerBefore: string; decisionsBefore: Date; consoleAuditBefore: Date }): Promise<PurgeCounts> {
+    const count = async (text: string, values: unknown[]): Promise<number> => (await this.pool.query(text, values)).rowCount ?? 0;
+    return {
+      ledger: await count('DELETE FROM ledger WHERE date < $1', [cutoffs.ledgerBefore]),
+      events: await count('DELETE FROM agent_events WHERE received_at < $1::date', [cutoffs.ledgerBefore]),
+      decisions: await count('DELETE FROM decisions WHERE at < $1', [cutoffs.decisionsBefore]),
+      findings: await count('DELETE FROM findings WHERE at < $1', [cutoffs.decisionsBefore]),
+      consoleAudit: await count('DELETE FROM console_audit WHERE at < $1', [cutoffs.consoleAuditBefore]),
+      anchors: await count(
+        `DELETE FROM audit_anchors x WHERE x.received_at < $1::date
+           AND x.seq < (SELECT max(y.seq) FROM audit_anchors y WHERE y.agent_id = x.agent_id)`,
+        [cutoffs.ledgerBefore],
+      ),
+      sessions: await count('DELETE FROM sessions WHERE expires_at < now()', []),
+    };
   }
 
   // ---- console: review, activity, ranking, fleet ------------------------------------------
