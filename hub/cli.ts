@@ -21,11 +21,17 @@ import { loadOrCreateKeyFile, hashPassword, patientKeyer } from './security';
 import { issueEnrolmentCode, startHubServer } from './server';
 import { HubStore } from './store/hub-store';
 
+/**
+ * Database connections per hub process. Each batch and lookup holds one only for its own
+ * statements, so a few per database core keep PostgreSQL busy; more just queue inside it.
+ */
+const DEFAULT_DB_CONNECTIONS = 8;
+
 /** The hub's port when --port is not given. */
 export const DEFAULT_HUB_PORT = 8720;
 
 const USAGE = `用法:
-  rxgate hub --database postgres://… [--listen ADDR] [--port N] [--tls-cert F --tls-key F] [--key-file F] [--console-dir DIR] [保留期限参数]
+  rxgate hub --database postgres://… [--listen ADDR] [--port N] [--tls-cert F --tls-key F] [--key-file F] [--console-dir DIR] [--db-connections N] [保留期限参数]
       运行院端中心 (默认监听 127.0.0.1:${DEFAULT_HUB_PORT}; 局域网请用 --listen 0.0.0.0 并配置 TLS);
       启动时和之后每天清除过期记录
   rxgate hub purge --database postgres://… [保留期限参数]
@@ -57,6 +63,7 @@ const OPTIONS = {
   'review-retention-days': { type: 'string' },
   'audit-retention-days': { type: 'string' },
   'console-dir': { type: 'string' },
+  'db-connections': { type: 'string' },
   hours: { type: 'string' },
   role: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -206,7 +213,8 @@ async function serve(values: Values): Promise<number> {
   const { key, created } = loadOrCreateKeyFile(keyPath);
   if (created) log(`已生成患者标识密钥 ${keyPath} — 请备份; 其他院端进程须使用同一文件`);
   const keyer = patientKeyer(key);
-  const store = await HubStore.open(databaseUrl(values), { maxConnections: 20 });
+  const connections = integer(values['db-connections'], DEFAULT_DB_CONNECTIONS, 1, 200, '--db-connections');
+  const store = await HubStore.open(databaseUrl(values), { maxConnections: connections });
   if (!(await store.checkKeyFingerprint(keyer.fingerprint))) {
     await store.close();
     throw new Error(`患者标识密钥 ${keyPath} 与数据库中记录的不一致: 同一数据库的所有院端进程须使用同一密钥文件`);
