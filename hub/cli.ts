@@ -7,18 +7,35 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { packageRoot } from './paths';
+import { BUILT_CONSOLE_DIR, packageRoot } from './paths';
+import {
+  DEFAULT_RETENTION,
+  MAXIMUM_RETENTION_DAYS,
+  MINIMUM_REVIEW_RETENTION_DAYS,
+  describePurge,
+  purgeExpired,
+  retentionProblem,
+  type RetentionSettings,
+} from './retention';
 import { loadOrCreateKeyFile, hashPassword, patientKeyer } from './security';
 import { issueEnrolmentCode, startHubServer } from './server';
 import { HubStore } from './store/hub-store';
 
+/**
+ * Database connections per hub process. Each batch and lookup holds one only for its own
+ * statements, so a few per database core keep PostgreSQL busy; more just queue inside it.
+ */
+const DEFAULT_DB_CONNECTIONS = 8;
+
 /** The hub's port when --port is not given. */
 export const DEFAULT_HUB_PORT = 8720;
-const DEFAULT_RETENTION_DAYS = 180;
 
 const USAGE = `用法:
-  rxgate hub --database postgres://… [--listen ADDR] [--port N] [--tls-cert F --tls-key F] [--key-file F] [--retention-days N] [--console-dir DIR]
-      运行院端中心 (默认监听 127.0.0.1:${DEFAULT_HUB_PORT}; 局域网请用 --listen 0.0.0.0 并配置 TLS)
+  rxgate hub --database postgres://… [--listen ADDR] [--port N] [--tls-cert F --tls-key F] [--key-file F] [--console-dir DIR] [--db-connections N] [保留期限参数]
+      运行院端中心 (默认监听 127.0.0.1:${DEFAULT_HUB_PORT}; 局域网请用 --listen 0.0.0.0 并配置 TLS);
+      启动时和之后每天清除过期记录
+  rxgate hub purge --database postgres://… [保留期限参数]
+      立即清除过期记录并报告清除了多少
   rxgate hub enrol-code --database postgres://… [--hours N]
       生成一次性登记码, 在工作站上用它登记代理
   rxgate hub user add NAME --role reviewer|admin --database postgres://…
@@ -27,6 +44,11 @@ const USAGE = `用法:
       修改控制台用户的密码 (从标准输入读一行)
   rxgate hub revoke AGENT_ID --database postgres://…
       吊销一个代理的凭据
+
+保留期限参数 (天):
+  --retention-days N            处方台账和事件记录, 默认 ${DEFAULT_RETENTION.ledgerDays} (与代理本机一致)
+  --review-retention-days N     复核记录和规则触发记录, 默认 ${DEFAULT_RETENTION.decisionDays}, 至少 ${MINIMUM_REVIEW_RETENTION_DAYS}
+  --audit-retention-days N      控制台访问审计, 默认 ${DEFAULT_RETENTION.consoleAuditDays}, 至少 ${MINIMUM_REVIEW_RETENTION_DAYS}
 
 --database 也可用环境变量 RXGATE_HUB_DATABASE 给出。`;
 
@@ -38,7 +60,10 @@ const OPTIONS = {
   'tls-key': { type: 'string' },
   'key-file': { type: 'string' },
   'retention-days': { type: 'string' },
+  'review-retention-days': { type: 'string' },
+  'audit-retention-days': { type: 'string' },
   'console-dir': { type: 'string' },
+  'db-connections': { type: 'string' },
   hours: { type: 'string' },
   role: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -91,6 +116,13 @@ export async function hubMain(argv: string[]): Promise<number> {
         return 0;
       });
     }
+    if (verb === 'purge' && rest.length === 0) {
+      const retention = retentionSettings(values);
+      return await withStore(values, async (store) => {
+        console.log(describePurge(await purgeExpired(store, retention, new Date(), 'cli'), retention));
+        return 0;
+      });
+    }
     if (verb === 'revoke' && rest[0]) {
       return await withStore(values, async (store) => {
         if (!(await store.revokeAgent(rest[0]!))) throw new UsageError(`没有代理 ${rest[0]}`);
@@ -135,6 +167,18 @@ function integer(value: unknown, fallback: number, min: number, max: number, nam
   return number;
 }
 
+function retentionSettings(values: Values): RetentionSettings {
+  const days = (name: string, fallback: number): number => integer(values[name], fallback, 1, MAXIMUM_RETENTION_DAYS, `--${name}`);
+  const settings = {
+    ledgerDays: days('retention-days', DEFAULT_RETENTION.ledgerDays),
+    decisionDays: days('review-retention-days', DEFAULT_RETENTION.decisionDays),
+    consoleAuditDays: days('audit-retention-days', DEFAULT_RETENTION.consoleAuditDays),
+  };
+  const problem = retentionProblem(settings);
+  if (problem) throw new UsageError(problem);
+  return settings;
+}
+
 async function readPassword(): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write('密码: ');
   const lines = createInterface({ input: process.stdin, terminal: false });
@@ -149,7 +193,7 @@ async function readPassword(): Promise<string> {
 async function consoleDirectory(values: Values, log: (line: string) => void): Promise<string | undefined> {
   if (values['console-dir']) return resolve(values['console-dir'] as string);
   const root = packageRoot();
-  const built = join(root, 'dist', 'hub-console');
+  const built = join(root, BUILT_CONSOLE_DIR);
   if (existsSync(join(built, 'index.html'))) return built;
   if (!existsSync(join(root, 'hub', 'console', 'main.tsx'))) return undefined;
   // Required on demand: esbuild is a build tool, needed only when the console was not built yet.
@@ -161,7 +205,7 @@ async function consoleDirectory(values: Values, log: (line: string) => void): Pr
 async function serve(values: Values): Promise<number> {
   const log = (line: string): void => console.log(`[${new Date().toISOString()}] ${line}`);
   const port = integer(values.port, DEFAULT_HUB_PORT, 0, 65535, '--port');
-  const retentionDays = integer(values['retention-days'], DEFAULT_RETENTION_DAYS, 1, 3650, '--retention-days');
+  const retention = retentionSettings(values);
   const certFile = values['tls-cert'] as string | undefined;
   const keyFile = values['tls-key'] as string | undefined;
   if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert 和 --tls-key 要一起给出');
@@ -169,7 +213,8 @@ async function serve(values: Values): Promise<number> {
   const { key, created } = loadOrCreateKeyFile(keyPath);
   if (created) log(`已生成患者标识密钥 ${keyPath} — 请备份; 其他院端进程须使用同一文件`);
   const keyer = patientKeyer(key);
-  const store = await HubStore.open(databaseUrl(values), { maxConnections: 20 });
+  const connections = integer(values['db-connections'], DEFAULT_DB_CONNECTIONS, 1, 200, '--db-connections');
+  const store = await HubStore.open(databaseUrl(values), { maxConnections: connections });
   if (!(await store.checkKeyFingerprint(keyer.fingerprint))) {
     await store.close();
     throw new Error(`患者标识密钥 ${keyPath} 与数据库中记录的不一致: 同一数据库的所有院端进程须使用同一密钥文件`);
@@ -185,10 +230,9 @@ async function serve(values: Values): Promise<number> {
     log,
   });
   const purge = async (): Promise<void> => {
-    const cutoff = new Date(Date.now() - retentionDays * 86_400_000).toISOString().slice(0, 10);
     try {
-      const removed = await store.purgeBefore(cutoff);
-      if (removed) log(`已清除 ${cutoff} 之前的 ${removed} 条处方记录 (保留 ${retentionDays} 天)`);
+      const counts = await purgeExpired(store, retention, new Date(), 'hub');
+      if (Object.values(counts).some((count) => count > 0)) log(describePurge(counts, retention));
     } catch (error) {
       log(`清除过期记录失败: ${(error as Error).message}`);
     }

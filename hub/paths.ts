@@ -14,3 +14,6 @@ export function packageRoot(): string {
   }
   return dir;
 }
+
+/** Where the built console lives under the package root: built by `npm run package`, or on a checkout's first start. */
+export const BUILT_CONSOLE_DIR = 'dist/hub-console';

@@ -30,6 +30,7 @@ import { buildPack, generateKeyPair, publishPack } from '../rules-cache/pack';
 import { generateCheck, generateLedgerOrder, generateLibrary, patientId, seededRandom } from './bench-data';
 import { compareEngines, compileGenerated } from './bench-engine';
 import { runBoundedCases } from './bench-bounded';
+import { benchHubCheck } from './bench-hub-check';
 
 const { values } = parseArgs({
   options: {
@@ -286,6 +287,11 @@ async function main(): Promise<void> {
 
     child.send('stop');
     await new Promise((resolve) => child.once('exit', resolve));
+
+    console.log('\nHub on vs off (separate agent processes, same frames in alternating blocks):');
+    const hubCheck = await benchHubCheck({ log: (line) => console.log(`  ${line}`) });
+    if ('skipped' in hubCheck) console.log(`  ${hubCheck.skipped}`);
+    else report(`check round trip p50 / p99, hub off → on (${hubCheck.hubAnswered}/${hubCheck.checks} with the hub's history)`, `${ms(hubCheck.off.p50)} / ${ms(hubCheck.off.p99)} → ${ms(hubCheck.on.p50)} / ${ms(hubCheck.on.p99)}`, 'hub on p99 ≤ 5 ms', hubCheck.on.p99 <= 5);
 
     console.log('\n| what | measured | target | |');
     console.log('|---|---|---|---|');

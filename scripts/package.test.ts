@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { BUILT_CONSOLE_DIR } from '../hub/paths';
 import { maintainerScript, packagePlan } from './package';
 
 const root = join(__dirname, '..');
@@ -39,4 +40,55 @@ test('the installer config ships the demo library, unpacks SQLite and leaves reb
   const nsis = readFileSync(join(root, 'installer', 'installer.nsh'), 'utf8');
   assert.match(nsis, /\$APPDATA\\RxGate/);
   assert.match(nsis, /"\/CONFIG="/);
+});
+
+/** electron-builder's `files` globs (the include lines, without the `!` exclusions). */
+function packagedGlobs(): RegExp[] {
+  const config = readFileSync(join(root, 'electron-builder.yml'), 'utf8');
+  const section = /^files:\n((?:\s+(?:- |#).*\n)+)/m.exec(config)?.[1] ?? '';
+  return section
+    .split('\n')
+    .map((line) => /^\s+- "?([^"!][^"]*)"?$/.exec(line)?.[1])
+    .filter((glob): glob is string => glob !== undefined)
+    .map((glob) => new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*\//g, '\0').replace(/\*/g, '[^/]*').replace(/\0/g, '(?:.+/)?')}$`));
+}
+
+/** The modules `rxgate hub` loads at start-up (static, non-type imports), from app/core/cli.ts through hub/cli.ts. */
+function hubStartupModules(): { files: string[]; packages: Set<string> } {
+  const files: string[] = [];
+  const packages = new Set<string>();
+  const pending = ['hub/cli.ts', 'hub/store/hub-store.ts', 'hub/server.ts'];
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (files.includes(file)) continue;
+    files.push(file);
+    const source = readFileSync(join(root, file), 'utf8');
+    for (const match of source.matchAll(/^import (?!type )[^;]*? from '([^']+)';/gms)) {
+      const target = match[1]!;
+      if (target.startsWith('node:')) continue;
+      if (!target.startsWith('.')) {
+        packages.add(target.startsWith('@') ? target.split('/').slice(0, 2).join('/') : target.split('/')[0]!);
+        continue;
+      }
+      const resolved = join(dirname(file), target);
+      pending.push(existsSync(join(root, `${resolved}.ts`)) ? `${resolved}.ts` : join(resolved, 'index.ts'));
+    }
+  }
+  return { files, packages };
+}
+
+test('the package holds what `rxgate hub` loads: its compiled modules, production dependencies and the built console', () => {
+  const globs = packagedGlobs();
+  const packaged = (path: string): boolean => globs.some((glob) => glob.test(path));
+  const { files, packages } = hubStartupModules();
+  assert.ok(files.length > 5, files.join(' '));
+  const missing = files.map((file) => `dist/${file.replace(/\.ts$/, '.js')}`).filter((path) => !packaged(path));
+  assert.deepEqual(missing, [], 'compiled hub modules left out of electron-builder.yml files');
+  const dependencies = Object.keys((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
+  assert.deepEqual([...packages].filter((name) => !dependencies.includes(name)), [], 'packages the hub imports at start-up must be production dependencies');
+  for (const name of ['index.html', 'console.js', 'console.css']) assert.ok(packaged(`${BUILT_CONSOLE_DIR}/${name}`), name);
+  // The packaging script builds the console where the hub looks for it.
+  assert.match(readFileSync(join(root, 'scripts', 'package.ts'), 'utf8'), /buildConsole\(\{ outDir: join\(root, BUILT_CONSOLE_DIR\)/);
+  // The matcher itself: a path outside every glob is reported.
+  assert.equal(packaged('hub/cli.ts'), false);
 });

@@ -6,7 +6,8 @@
  * Defaults: the platform this runs on; Linux builds deb and AppImage for x64 and arm64,
  * Windows builds the NSIS installer for x64. Steps:
  *
- * 1. build the renderer (minified) and the main process, preload and core (`dist/`);
+ * 1. build the renderer (minified), the main process, preload, core and hub (`dist/`), and the
+ *    hub's console (`dist/hub-console/`);
  * 2. write `dist/build-resources/`: the icon (drawn by app/main/tray-model.ts) and the deb
  *    maintainer scripts (electron-builder's own, with installer/linux-after-*.sh appended);
  * 3. per architecture, rebuild better-sqlite3 for Electron with electron-builder's
@@ -21,6 +22,8 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { iconPng } from '../app/main/tray-model';
+import { buildConsole } from '../hub/console/build';
+import { BUILT_CONSOLE_DIR } from '../hub/paths';
 import { buildRenderer } from './build-renderer';
 import { buildDesktop } from './start';
 
@@ -96,6 +99,8 @@ async function main(args: string[]): Promise<void> {
 
   await buildRenderer({ production: true, log: (line) => console.log(line) });
   buildDesktop();
+  // `rxgate hub` serves the console from here; the package has no esbuild to build it on first start.
+  await buildConsole({ outDir: join(root, BUILT_CONSOLE_DIR), production: true, log: (line) => console.log(line) });
   writeBuildResources();
   console.log(`build resources: ${resourcesDir}`);
 

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { HubClient, HubError } from '../app/core/hub-client';
 import type { HubEvent } from '../app/core/protocol/hub';
+import { DEFAULT_RETENTION, purgeExpired } from '../hub/retention';
 import { loadOrCreateKeyFile, patientKeyer, verifyPassword } from '../hub/security';
 import { issueEnrolmentCode, startHubServer, type RunningHub } from '../hub/server';
 import { HubStore } from '../hub/store/hub-store';
@@ -279,21 +280,6 @@ describe('hub on PostgreSQL', { skip, timeout: 240_000 }, () => {
       assert.equal(enrolment.status, 403);
     });
 
-    test('retention removes ledger rows older than the cut-off', { timeout: 30_000 }, async () => {
-      const { client } = await enrolled('PC-retention');
-      try {
-        await client.deliver([
-          orderEvent(1, { checkId: 'old-1', patientId: 'P-old', date: '2020-01-02', code: 'X1', name: '旧药', dept: ['01', '内科'], doctor: ['D1', '甲'] }),
-          orderEvent(2, { checkId: 'new-1', patientId: 'P-old', date: today, code: 'X2', name: '新药', dept: ['01', '内科'], doctor: ['D1', '甲'] }),
-        ]);
-        assert.equal(await store.purgeBefore('2021-01-01'), 1);
-        const rows = await client.lookupHistory('P-old', '2000-01-01', { budgetMs: 5_000 });
-        assert.deepEqual(rows?.map((row) => row.code), ['X2']);
-      } finally {
-        client.close();
-      }
-    });
-
     test('TLS: the hub serves HTTPS with the given certificate; a client trusts it only with the CA', { timeout: 30_000 }, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'rxgate-hub-tls-'));
       let tlsHub: RunningHub | undefined;
@@ -321,6 +307,123 @@ describe('hub on PostgreSQL', { skip, timeout: 240_000 }, () => {
         rmSync(dir, { recursive: true, force: true });
       }
     });
+  });
+});
+
+describe('hub retention on PostgreSQL', { skip, timeout: 120_000 }, () => {
+  let cluster: TestCluster;
+
+  before(async () => {
+    cluster = await startCluster();
+  });
+
+  after(() => cluster?.stop());
+
+  test('the purge removes ledger rows, decisions, findings, console audit and anchors past retention and keeps recent ones', { timeout: 60_000 }, async () => {
+    const url = await cluster.createDatabase('retention');
+    const store = await HubStore.open(url);
+    const hub = await startHubServer({ store, keyer: patientKeyer(Buffer.alloc(32, 9)) });
+    const sql = new Client({ connectionString: url });
+    await sql.connect();
+    const daysAgo = (days: number): string => new Date(Date.now() - days * 86_400_000).toISOString();
+    let agent: HubClient | undefined;
+    try {
+      const { code } = await issueEnrolmentCode(store, 'test');
+      const enrolment = new HubClient({ url: hub.url });
+      const { credential, agentId } = await enrolment.enrol({ code, pcName: 'PC-保留', agentVersion: '0.1.0' });
+      enrolment.close();
+      agent = new HubClient({ url: hub.url, credential });
+      const dept: [string, string] = ['01', '内科'];
+      const doctor: [string, string] = ['D1', '甲'];
+      await agent.deliver([
+        orderEvent(1, { checkId: 'old-1', patientId: 'P-r', date: daysAgo(200).slice(0, 10), code: 'OLD', name: '旧药', dept, doctor }),
+        orderEvent(2, { checkId: 'new-1', patientId: 'P-r', date: daysAgo(170).slice(0, 10), code: 'NEW', name: '新药', dept, doctor }),
+        decisionEvent(3, { checkId: 'old-1', patientId: 'P-r', ruleId: 'R-old', reason: '四年前', dept, doctor, at: daysAgo(1500) }),
+        decisionEvent(4, { checkId: 'mid-1', patientId: 'P-r', ruleId: 'R-mid', reason: '两年前', dept, doctor, at: daysAgo(700) }),
+        headEvent(5, { seq: 10, hash: sha('10') }),
+        headEvent(6, { seq: 20, hash: sha('20') }),
+        headEvent(7, { seq: 30, hash: sha('30') }),
+      ]);
+      await store.audit('reviewer1', 'read-decisions', { rows: 1 });
+      await store.audit('reviewer1', 'read-decisions', { rows: 2 });
+      // Rows as they would stand after time passed: the two first anchors and one audit entry
+      // were received long ago (the third anchor too, but it is the agent's newest).
+      await sql.query("UPDATE audit_anchors SET received_at = now() - interval '400 days'");
+      await sql.query(
+        "UPDATE console_audit SET at = now() - interval '1200 days' WHERE id = (SELECT min(id) FROM console_audit WHERE username = 'reviewer1')",
+      );
+
+      // Ledger 180 days, review material three years: the 1500-day decision goes, the 700-day one stays.
+      const counts = await purgeExpired(store, DEFAULT_RETENTION, new Date(), 'test');
+      assert.deepEqual(
+        { ledger: counts.ledger, decisions: counts.decisions, findings: counts.findings, consoleAudit: counts.consoleAudit, anchors: counts.anchors },
+        { ledger: 1, decisions: 1, findings: 1, consoleAudit: 1, anchors: 2 },
+      );
+      const history = await agent.lookupHistory('P-r', '2000-01-01', { budgetMs: 5_000 });
+      assert.deepEqual(history?.map((row) => row.code), ['NEW']);
+      const decisions = await store.decisions({ from: daysAgo(3000), kinds: ['override'] });
+      assert.deepEqual(decisions.map((row) => row.ruleId), ['R-mid']);
+      const activity = await store.ruleActivity(daysAgo(3000), daysAgo(0));
+      assert.deepEqual(activity.filter((row) => row.findings > 0).map((row) => row.ruleId), ['R-mid']);
+      assert.deepEqual(await store.anchorSeries(agentId), [{ seq: 30, hash: sha('30') }]);
+      // The agent's next head is still compared with what it anchored.
+      assert.equal((await agent.deliver([headEvent(8, { seq: 25, hash: sha('25') })])).anchor.state, 'truncated');
+      const audit = await store.consoleAudit(10);
+      assert.equal(audit.filter((entry) => entry.username === 'reviewer1').length, 1);
+      const purge = audit.find((entry) => entry.action === 'purge');
+      assert.equal(purge?.username, 'test');
+      assert.equal(purge?.detail.decisions, 1);
+
+      // A second purge finds nothing more and records nothing.
+      const again = await purgeExpired(store, DEFAULT_RETENTION, new Date(), 'test');
+      assert.ok(Object.values(again).every((count) => count === 0), JSON.stringify(again));
+      assert.equal((await store.consoleAudit(10)).filter((entry) => entry.action === 'purge').length, 1);
+    } finally {
+      agent?.close();
+      await sql.end();
+      await hub.close();
+      await store.close();
+    }
+  });
+
+  test('`rxgate hub purge` applies the given retention; review material is kept at least a year', { timeout: 60_000 }, async () => {
+    const url = await cluster.createDatabase('retention_cli');
+    const store = await HubStore.open(url);
+    const hub = await startHubServer({ store, keyer: patientKeyer(Buffer.alloc(32, 9)) });
+    let agent: HubClient | undefined;
+    try {
+      const { code } = await issueEnrolmentCode(store, 'test');
+      const enrolment = new HubClient({ url: hub.url });
+      const { credential } = await enrolment.enrol({ code, pcName: 'PC-cli', agentVersion: '0.1.0' });
+      enrolment.close();
+      agent = new HubClient({ url: hub.url, credential });
+      const at = (days: number): string => new Date(Date.now() - days * 86_400_000).toISOString();
+      const dept: [string, string] = ['01', '内科'];
+      const doctor: [string, string] = ['D1', '甲'];
+      await agent.deliver([
+        orderEvent(1, { checkId: 'c-40', patientId: 'P-c', date: at(40).slice(0, 10), code: 'D40', name: '药', dept, doctor }),
+        orderEvent(2, { checkId: 'c-10', patientId: 'P-c', date: at(10).slice(0, 10), code: 'D10', name: '药', dept, doctor }),
+        decisionEvent(3, { checkId: 'c-40', patientId: 'P-c', ruleId: 'R-400', dept, doctor, at: at(400) }),
+        decisionEvent(4, { checkId: 'c-10', patientId: 'P-c', ruleId: 'R-10', dept, doctor, at: at(10) }),
+      ]);
+      const output = hubCli(url, ['purge', '--retention-days', '30', '--review-retention-days', '366']);
+      assert.match(output, /处方台账 1 行/);
+      assert.match(output, /复核记录 1 条/);
+      assert.deepEqual((await agent.lookupHistory('P-c', '2000-01-01', { budgetMs: 5_000 }))?.map((row) => row.code), ['D10']);
+      assert.deepEqual((await store.decisions({ from: at(1000) })).map((row) => row.ruleId), ['R-10']);
+
+      const refused = spawnSync(process.execPath, [join(root, 'bin', 'rxgate.js'), 'hub', 'purge', '--review-retention-days', '90'], {
+        env: { ...process.env, RXGATE_HUB_DATABASE: url },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(refused.status, 2);
+      assert.match(refused.stderr, /复核记录至少保留 366 天/);
+    } finally {
+      agent?.close();
+      await hub.close();
+      await store.close();
+    }
   });
 });
 

@@ -32,6 +32,17 @@ export interface IngestResult {
   anchor: { state: AnchorState; seq?: number; detail?: string };
 }
 
+/** Rows removed by {@link HubStore.purge}, per table. */
+export interface PurgeCounts {
+  ledger: number;
+  events: number;
+  decisions: number;
+  findings: number;
+  consoleAudit: number;
+  anchors: number;
+  sessions: number;
+}
+
 export interface FleetRow {
   agentId: string;
   pcName: string;
@@ -163,6 +174,10 @@ const statements = {
                  FROM jsonb_to_recordset($6::jsonb) AS d(event_id text, check_id text, at timestamptz, kind text, rule_id text,
                    finding_id text, level text, line text, item_code text, item_name text, reason text, source text,
                    patient_key text, dept_code text, dept_name text, doctor_code text, doctor_name text)
+               ), anchored AS (
+                 INSERT INTO audit_anchors (agent_id, seq, hash, at)
+                 SELECT $1, a.seq, a.hash, a.at FROM jsonb_to_recordset($11::jsonb) AS a(seq bigint, hash text, at timestamptz)
+                 ON CONFLICT DO NOTHING
                )
                UPDATE agents SET last_seen = now(), last_seq = GREATEST(last_seq, $7), anchor_state = $8, anchor_detail = $9,
                  anchor_flagged_at = CASE WHEN $8 IN ('truncated', 'rewritten') AND anchor_state NOT IN ('truncated', 'rewritten')
@@ -179,7 +194,6 @@ const statements = {
               ON CONFLICT (rule_id) DO UPDATE SET rules_version = EXCLUDED.rules_version, seen_at = now()
               WHERE rule_catalogue.rules_version <= EXCLUDED.rules_version`,
   anchorAt: 'SELECT hash FROM audit_anchors WHERE agent_id = $1 AND seq = $2',
-  insertAnchor: 'INSERT INTO audit_anchors (agent_id, seq, hash, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
   // The caller's credential and the patient's rows in one round trip: the lookup runs inside
   // the agent's check budget. Rows come only when the secret matches and the agent is not revoked.
   history: `SELECT a.secret_hash, a.revoked_at IS NOT NULL AS revoked, h.*
@@ -317,9 +331,11 @@ export class HubStore {
       let anchorState: AnchorState = agent.anchor_state;
       let anchorDetail = agent.anchor_detail;
       let anchored = agent.anchor_seq === null ? null : { seq: Number(agent.anchor_seq), hash: agent.anchor_hash! };
+      // Heads that extend the series are written with the rest of the batch, in writeBatch.
+      const newAnchors = new Map<number, { hash: string; at: string }>();
       for (const { event } of accepted) {
         if (event.type !== 'audit-head') continue;
-        const verdict = await this.applyHead(client, agentId, event.head, event.at, anchorState, anchored);
+        const verdict = await this.applyHead(client, agentId, event.head, event.at, anchorState, anchored, newAnchors);
         anchorState = verdict.state;
         anchorDetail = verdict.detail ?? null;
         anchored = verdict.anchored;
@@ -353,6 +369,7 @@ export class HubStore {
                 outboxBacklog: status.outboxBacklog,
               })
             : null,
+          JSON.stringify([...newAnchors].map(([seq, anchor]) => ({ seq, hash: anchor.hash, at: anchor.at }))),
         ]),
       );
       return {
@@ -368,7 +385,8 @@ export class HubStore {
    * Compares a new chain head with what the agent anchored before. A head whose seq went back
    * means records were removed (truncated); the same seq with another hash, or a `previous`
    * that no longer matches the anchored hash, means records were changed (rewritten). A flag
-   * stays until an admin clears it; a flagged head is not added to the series.
+   * stays until an admin clears it; a flagged head is not added to the series. A head that
+   * extends the series goes into `newAnchors`, which the batch's last statement writes.
    */
   private async applyHead(
     client: PoolClient,
@@ -377,6 +395,7 @@ export class HubStore {
     at: string,
     current: AnchorState,
     last: { seq: number; hash: string } | null,
+    newAnchors: Map<number, { hash: string; at: string }>,
   ): Promise<{ state: AnchorState; detail?: string; anchored: { seq: number; hash: string } | null }> {
     const flagged = current === 'truncated' || current === 'rewritten';
     const flag = (state: AnchorState, detail: string) => ({ state: flagged ? current : state, detail, anchored: last });
@@ -384,13 +403,13 @@ export class HubStore {
     const sameSeqHash = last && head.seq === last.seq ? last.hash : null;
     if (sameSeqHash !== null && sameSeqHash !== head.hash) return flag('rewritten', `第 ${head.seq} 条审计记录的哈希与已锚定的不同`);
     if (head.previous) {
-      const anchored = await client.query<{ hash: string }>(named('anchorAt', [agentId, head.previous.seq]));
-      if (anchored.rows[0] && anchored.rows[0].hash !== head.previous.hash) {
+      const hash = newAnchors.get(head.previous.seq)?.hash ?? (await client.query<{ hash: string }>(named('anchorAt', [agentId, head.previous.seq]))).rows[0]?.hash;
+      if (hash !== undefined && hash !== head.previous.hash) {
         return flag('rewritten', `第 ${head.previous.seq} 条审计记录已被改写`);
       }
     }
     if (flagged) return { state: current, anchored: last };
-    if (!last || head.seq > last.seq) await client.query(named('insertAnchor', [agentId, head.seq, head.hash, at]));
+    if ((!last || head.seq > last.seq) && !newAnchors.has(head.seq)) newAnchors.set(head.seq, { hash: head.hash, at });
     return { state: 'ok', anchored: last && head.seq <= last.seq ? last : { seq: head.seq, hash: head.hash } };
   }
 
@@ -449,13 +468,28 @@ export class HubStore {
     return Number(result.rows[0]!.count);
   }
 
-  /** Deletes ledger rows dated before `before` and events received before it; returns ledger rows removed. */
-  async purgeBefore(before: string): Promise<number> {
-    return this.transaction(async (client) => {
-      const ledger = await client.query('DELETE FROM ledger WHERE date < $1', [before]);
-      await client.query('DELETE FROM agent_events WHERE received_at < $1::date', [before]);
-      return ledger.rowCount ?? 0;
-    });
+  /**
+   * Deletes what is past its cut-off (hub/retention.ts): ledger rows dated before
+   * `ledgerBefore` and the event ids received before it; decisions and findings before
+   * `decisionsBefore`; console audit entries before `consoleAuditBefore`; anchors received
+   * before the ledger cut-off except each agent's newest, which the next head is compared with;
+   * expired sessions. Each table in its own statement, so no long transaction holds locks.
+   */
+  async purge(cutoffs: { ledgerBefore: string; decisionsBefore: Date; consoleAuditBefore: Date }): Promise<PurgeCounts> {
+    const count = async (text: string, values: unknown[]): Promise<number> => (await this.pool.query(text, values)).rowCount ?? 0;
+    return {
+      ledger: await count('DELETE FROM ledger WHERE date < $1', [cutoffs.ledgerBefore]),
+      events: await count('DELETE FROM agent_events WHERE received_at < $1::date', [cutoffs.ledgerBefore]),
+      decisions: await count('DELETE FROM decisions WHERE at < $1', [cutoffs.decisionsBefore]),
+      findings: await count('DELETE FROM findings WHERE at < $1', [cutoffs.decisionsBefore]),
+      consoleAudit: await count('DELETE FROM console_audit WHERE at < $1', [cutoffs.consoleAuditBefore]),
+      anchors: await count(
+        `DELETE FROM audit_anchors x WHERE x.received_at < $1::date
+           AND x.seq < (SELECT max(y.seq) FROM audit_anchors y WHERE y.agent_id = x.agent_id)`,
+        [cutoffs.ledgerBefore],
+      ),
+      sessions: await count('DELETE FROM sessions WHERE expires_at < now()', []),
+    };
   }
 
   // ---- console: review, activity, ranking, fleet ------------------------------------------

@@ -185,6 +185,20 @@ export const HUB_MIGRATIONS: readonly HubMigration[] = [
       CREATE INDEX console_audit_user_at ON console_audit (username, at);
     `,
   },
+  {
+    version: 2,
+    name: 'no per-row agent foreign keys on the tables every delivery writes',
+    sql: `
+      -- Every delivered row checked its agent through a foreign-key trigger: about fifty
+      -- lookups of the agents table per batch of twenty events. The batch already holds that
+      -- agent's row locked (it exists and is not revoked), and agents are never deleted, so
+      -- the checks can never fail; findings never had one, for the same reason.
+      ALTER TABLE ledger DROP CONSTRAINT IF EXISTS ledger_agent_id_fkey;
+      ALTER TABLE agent_events DROP CONSTRAINT IF EXISTS agent_events_agent_id_fkey;
+      ALTER TABLE decisions DROP CONSTRAINT IF EXISTS decisions_agent_id_fkey;
+      ALTER TABLE audit_anchors DROP CONSTRAINT IF EXISTS audit_anchors_agent_id_fkey;
+    `,
+  },
 ];
 
 /** The schema version this code expects. */
