@@ -14,6 +14,7 @@ import type { LibraryInfo } from '../../rules-cache/store-contract';
 import { CheckService } from './check-service';
 import { SETTING_DEFAULTS, type AgentSettings } from './config';
 import { NhsaService } from './nhsa-service';
+import { HeapBudget } from './heap-budget';
 import { HubService, type HubSettings } from './hub-service';
 import { AuditIntegrity } from './integrity';
 import { TypedEvents } from './events';
@@ -63,6 +64,7 @@ export class Agent implements AgentSurface {
   /** Delivery to the hospital hub, when one is configured. */
   readonly hub: HubService | null;
   private statusTimer: NodeJS.Timeout | null = null;
+  private readonly heap = new HeapBudget();
 
   private constructor(
     readonly options: AgentOptions,
@@ -118,7 +120,10 @@ export class Agent implements AgentSurface {
       { popup: options.nhsaPopup, extraFields: options.nhsaExtraFields },
     );
     this.rules.events.on('changed', () => this.emitStatus());
-    this.checks.events.on('checked', () => this.scheduleStatus());
+    this.checks.events.on('checked', () => {
+      this.scheduleStatus();
+      this.heap.afterCheck();
+    });
     this.integrity.events.on('changed', () => this.emitStatus());
   }
 
