@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { generateLibrary } from '../scripts/bench-data';
-import { Rule, describeIssue, validateRules, type RuleProblem } from './model';
+import { Rule, validateRules, type RuleProblem } from './model';
 import { acceptRule } from './rule-fast-path';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -208,28 +208,7 @@ function mutations(base: Json[]): unknown[] {
 
 /** What validateRules reported before the fast path: zod alone. */
 function validateWithZodOnly(raw: unknown[]): { rules: Rule[]; problems: RuleProblem[] } {
-  const rules: Rule[] = [];
-  const problems: RuleProblem[] = [];
-  const seen = new Map<string, number>();
-  raw.forEach((candidate, index) => {
-    const ruleId =
-      candidate && typeof candidate === 'object' && typeof (candidate as { id?: unknown }).id === 'string'
-        ? (candidate as { id: string }).id
-        : undefined;
-    const parsed = Rule.safeParse(candidate);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) problems.push({ index, ruleId, field: issue.path.join('.'), message: describeIssue(issue) });
-      return;
-    }
-    const earlier = seen.get(parsed.data.id);
-    if (earlier !== undefined) {
-      problems.push({ index, ruleId, field: 'id', message: `规则编号重复(第 ${earlier + 1} 条已使用)` });
-      return;
-    }
-    seen.set(parsed.data.id, index);
-    rules.push(parsed.data);
-  });
-  return { rules, problems };
+  return validateRules(raw, (candidate) => Rule.safeParse(candidate));
 }
 
 const shipped = [...rulesOf('examples/rules.json'), ...rulesOf('rules-cache/demo/demo-rules.json'), ...rulesOf('rules-cache/sources/samples/rules.json')];

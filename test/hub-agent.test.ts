@@ -18,6 +18,7 @@ import { issueEnrolmentCode, startHubServer, type RunningHub } from '../hub/serv
 import { HubStore } from '../hub/store/hub-store';
 import { openStore } from '../rules-cache/store';
 import { skipWithoutPostgres, startCluster, type TestCluster } from './postgres';
+import { repeatCheck, request3101 } from './hub-support';
 import { HisClient, TOKEN, example, http, temporaryDir } from './support';
 
 const skip = skipWithoutPostgres();
@@ -89,18 +90,6 @@ describe('agents and the hub', { skip, timeout: 180_000 }, () => {
   });
 
   test("B's check of the same patient reports the repeat with A's department and doctor, with no history from the HIS; with the hub down it answers within its budget without", async () => {
-    const repeatCheck = (id: string, patientId: string): Record<string, unknown> => {
-      const message = example('check-repeat.json');
-      return {
-        ...message,
-        id,
-        ui: 'none',
-        patient: { ...(message.patient as object), id: patientId },
-        visit: { ...(message.visit as object), id: `V-${id}`, date: '2026-11-28', dept: { code: '0402', name: '心内科' }, doctor: { code: 'D019', name: '王医生' } },
-        items: (message.items as Array<Record<string, unknown>>).map((item) => ({ ...item, days: 7 })),
-        history: [],
-      };
-    };
     const b = await start(1);
     try {
       const his = await HisClient.connect(b.port);
@@ -138,40 +127,7 @@ describe('agents and the hub', { skip, timeout: 180_000 }, () => {
 
   test("a national 3101 request on B flags the repeat committed on A, through the same budgeted hub lookup; without the hub it does not", async () => {
     // The example request, for A's patient, with amlodipine prescribed for 7 days on 11-28.
-    const request = (taskId: string): Record<string, unknown> => {
-      const message = example('request-3101.json');
-      const data = (message.input as { data: Record<string, unknown> }).data;
-      const [patient] = data.patient_dtos as Array<Record<string, unknown>>;
-      const [encounter] = patient!.fsi_encounter_dtos as Array<Record<string, unknown>>;
-      const [order] = encounter!.fsi_order_dtos as Array<Record<string, unknown>>;
-      const amlodipine = {
-        ...order,
-        hilist_code: 'XC08CAA053A001010100001',
-        hilist_name: '氨氯地平片',
-        hosplist_name: '氨氯地平片',
-        cnt: 1,
-        sumamt: 30.2,
-        pric: 30.2,
-        drord_begn_date: '2026-11-28 09:10:00',
-        drord_stop_date: '2026-12-05 09:10:00',
-        drord_dept_codg: '0402',
-        drord_dept_name: '心内科',
-        drord_dr_codg: 'D019',
-        drord_dr_name: '王医生',
-      };
-      const visit = {
-        ...encounter,
-        adm_date: '2026-11-28 09:00:00',
-        adm_dept_codg: '0402',
-        adm_dept_name: '心内科',
-        dr_codg: 'D019',
-        dscg_main_dise_codg: 'I10.x00',
-        dscg_main_dise_name: '原发性高血压',
-        fsi_diagnose_dtos: [{ dise_id: '1', inout_dise_type: '1', maindise_flag: '1', dias_srt_no: '1', dise_codg: 'I10.x00', dise_name: '原发性高血压', dise_date: '2026-11-28 09:05:00' }],
-        fsi_order_dtos: [amlodipine],
-      };
-      return { ...message, input: { data: { ...data, task_id: taskId, patient_dtos: [{ ...patient, patn_id: 'P-HUB-1', fsi_encounter_dtos: [visit] }] } } };
-    };
+    const request = (taskId: string): Record<string, unknown> => request3101(taskId, 'P-HUB-1');
     const repeats = async (agent: Agent, taskId: string): Promise<Array<Record<string, unknown>>> => {
       const reply = await http(agent.port, '/nhsa/3101', { body: request(taskId) });
       assert.equal(reply.body?.infcode, 0, JSON.stringify(reply.body));

@@ -28,7 +28,7 @@ import { issueEnrolmentCode } from '../hub/server';
 import { HubStore } from '../hub/store/hub-store';
 import { openStore } from '../rules-cache/store';
 import { TOKEN as AGENT_TOKEN, agentStatus, killHard, startAgentProcess, stopGracefully, type AgentProcess } from '../scripts/reliability/harness';
-import { startHubProcess, type HubProcess } from './hub-support';
+import { repeatCheck, request3101, startHubProcess, type HubProcess } from './hub-support';
 import { skipWithoutPostgres, startCluster, type TestCluster } from './postgres';
 import { HisClient, example, http } from './support';
 
@@ -63,55 +63,6 @@ function outboxIds(dataDir: string): string[] {
   }
 }
 
-/** A native check of `patientId` on 11-28 in 心内科 by 王医生, with no history from the HIS. */
-function repeatCheck(id: string, patientId: string): Frame {
-  const message = example('check-repeat.json');
-  return {
-    ...message,
-    id,
-    ui: 'none',
-    patient: { ...(message.patient as object), id: patientId },
-    visit: { ...(message.visit as object), id: `V-${id}`, date: '2026-11-28', dept: { code: '0402', name: '心内科' }, doctor: { code: 'D019', name: '王医生' } },
-    items: (message.items as Frame[]).map((item) => ({ ...item, days: 7 })),
-    history: [],
-  };
-}
-
-/** A national 3101 request: amlodipine for `patientId`, 7 days from 11-28, 心内科 王医生. */
-function request3101(msgid: string, patientId: string): Frame {
-  const message = example('request-3101.json');
-  const data = (message.input as { data: Frame }).data;
-  const [patient] = data.patient_dtos as Frame[];
-  const [encounter] = patient!.fsi_encounter_dtos as Frame[];
-  const [order] = encounter!.fsi_order_dtos as Frame[];
-  const amlodipine = {
-    ...order,
-    hilist_code: 'XC08CAA053A001010100001',
-    hilist_name: '氨氯地平片',
-    hosplist_name: '氨氯地平片',
-    cnt: 1,
-    pric: 30.2,
-    sumamt: 30.2,
-    drord_begn_date: '2026-11-28 09:10:00',
-    drord_stop_date: '2026-12-05 09:10:00',
-    drord_dept_codg: '0402',
-    drord_dept_name: '心内科',
-    drord_dr_codg: 'D019',
-    drord_dr_name: '王医生',
-  };
-  const visit = {
-    ...encounter,
-    adm_date: '2026-11-28 09:00:00',
-    adm_dept_codg: '0402',
-    adm_dept_name: '心内科',
-    dr_codg: 'D019',
-    dscg_main_dise_codg: 'I10.x00',
-    dscg_main_dise_name: '原发性高血压',
-    fsi_diagnose_dtos: [{ dise_id: '1', inout_dise_type: '1', maindise_flag: '1', dias_srt_no: '1', dise_codg: 'I10.x00', dise_name: '原发性高血压', dise_date: '2026-11-28 09:05:00' }],
-    fsi_order_dtos: [amlodipine],
-  };
-  return { ...message, msgid, input: { data: { ...data, task_id: `t-${msgid}`, patient_dtos: [{ ...patient, patn_id: patientId, fsi_encounter_dtos: [visit] }] } } };
-}
 
 describe('the hub end to end: two hub processes on one database, two agent processes', { skip, timeout: 240_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), 'rxgate-hub-e2e-'));

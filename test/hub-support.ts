@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { HubEvent } from '../app/core/protocol/hub';
+import { example } from './support';
 
 const root = join(__dirname, '..');
 
@@ -151,4 +152,54 @@ export function statusEvent(seq: number, pcName: string, agentVersion: string, r
 
 export function headEvent(seq: number, head: { seq: number; hash: string; previous?: { seq: number; hash: string } }): HubEvent {
   return { id: eventId('head'), seq, at: new Date().toISOString(), type: 'audit-head', head };
+}
+
+/** A native check of `patientId` on 11-28 in 心内科 by 王医生, with no history from the HIS. */
+export function repeatCheck(id: string, patientId: string): Record<string, unknown> {
+  const message = example('check-repeat.json');
+  return {
+    ...message,
+    id,
+    ui: 'none',
+    patient: { ...(message.patient as object), id: patientId },
+    visit: { ...(message.visit as object), id: `V-${id}`, date: '2026-11-28', dept: { code: '0402', name: '心内科' }, doctor: { code: 'D019', name: '王医生' } },
+    items: (message.items as Array<Record<string, unknown>>).map((item) => ({ ...item, days: 7 })),
+    history: [],
+  };
+}
+
+/** A national 3101 request: amlodipine for `patientId`, 7 days from 11-28, 心内科 王医生. */
+export function request3101(msgid: string, patientId: string): Record<string, unknown> {
+  const message = example('request-3101.json');
+  const data = (message.input as { data: Record<string, unknown> }).data;
+  const [patient] = data.patient_dtos as Array<Record<string, unknown>>;
+  const [encounter] = patient!.fsi_encounter_dtos as Array<Record<string, unknown>>;
+  const [order] = encounter!.fsi_order_dtos as Array<Record<string, unknown>>;
+  const amlodipine = {
+    ...order,
+    hilist_code: 'XC08CAA053A001010100001',
+    hilist_name: '氨氯地平片',
+    hosplist_name: '氨氯地平片',
+    cnt: 1,
+    pric: 30.2,
+    sumamt: 30.2,
+    drord_begn_date: '2026-11-28 09:10:00',
+    drord_stop_date: '2026-12-05 09:10:00',
+    drord_dept_codg: '0402',
+    drord_dept_name: '心内科',
+    drord_dr_codg: 'D019',
+    drord_dr_name: '王医生',
+  };
+  const visit = {
+    ...encounter,
+    adm_date: '2026-11-28 09:00:00',
+    adm_dept_codg: '0402',
+    adm_dept_name: '心内科',
+    dr_codg: 'D019',
+    dscg_main_dise_codg: 'I10.x00',
+    dscg_main_dise_name: '原发性高血压',
+    fsi_diagnose_dtos: [{ dise_id: '1', inout_dise_type: '1', maindise_flag: '1', dias_srt_no: '1', dise_codg: 'I10.x00', dise_name: '原发性高血压', dise_date: '2026-11-28 09:05:00' }],
+    fsi_order_dtos: [amlodipine],
+  };
+  return { ...message, msgid, input: { data: { ...data, task_id: `t-${msgid}`, patient_dtos: [{ ...patient, patn_id: patientId, fsi_encounter_dtos: [visit] }] } } };
 }
