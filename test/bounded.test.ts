@@ -116,6 +116,41 @@ describe('bounded by construction', { timeout: 120_000 }, () => {
     }
   });
 
+  test('a UI that does not take its first snapshot is dropped before the changes kept for it pile up', { timeout: 120_000 }, async () => {
+    let dropped!: () => void;
+    const droppedLine = new Promise<void>((resolve) => (dropped = resolve));
+    const { agent, stop } = await startTestAgent({
+      maxPending: 2_000,
+      log: (line) => {
+        if (line.includes('首次快照')) dropped();
+      },
+    });
+    const his = await HisClient.connect(agent.port);
+    const base = example('check-indication.json');
+    const items = Array.from({ length: 500 }, (_, index) => ({ ...(base.items as object[])[0], line: String(index + 1) }));
+    let ui: HisClient | undefined;
+    try {
+      // More than the socket buffers hold: the snapshot stalls once the client stops reading.
+      for (let index = 0; index < 60; index += 1) await his.request({ ...base, id: `big-${index}`, items }, 'verdict');
+      ui = await HisClient.connect(agent.port, { path: '/v1/ui', token: agent.uiToken });
+      (ui.socket as unknown as { _socket: Socket })._socket.pause();
+      let sent = 0;
+      let open = true;
+      void droppedLine.then(() => (open = false));
+      while (open && sent < 1_500) {
+        await his.request({ ...base, id: `small-${sent}` }, 'verdict');
+        sent += 1;
+      }
+      await droppedLine;
+      assert.ok(sent > 1_000 && sent < 1_500, `dropped after ${sent} changes`);
+      assert.equal(agent.status().clients.filter((client) => client.kind === 'ui').length, 0, 'the UI client is gone');
+    } finally {
+      ui?.socket.terminate();
+      await his.close();
+      await stop();
+    }
+  });
+
   test('a popup pushed out by the cap is reported to its HIS as decision_timeout and stays committable', { timeout: 30_000 }, async () => {
     const { agent, stop } = await startTestAgent({ maxPending: 2 });
     const his = await HisClient.connect(agent.port);

@@ -48,7 +48,7 @@ interface Connection {
   /** Timestamps of recent bad frames; too many in a short time and the client is dropped. */
   badFrames: number[];
   unsubscribe?: () => void;
-  /** Queue changes that happened while the first snapshot was still being sent, in order. */
+  /** Queue changes made while the first snapshot was still going out, in order (see sendSnapshot). */
   heldChanges?: PendingChange[];
   /**
    * The national reply last queued: national envelopes name no request, so each is handled
@@ -71,6 +71,8 @@ const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
  * this many lines, each sent once the previous one has been written, it costs one frame.
  */
 const SNAPSHOT_LINES_PER_FRAME = 2_000;
+/** Queue changes kept for a UI client while its first snapshot goes out; more, and it is not reading. */
+const MAX_HELD_CHANGES = 1_000;
 
 
 export class LocalServer {
@@ -201,15 +203,20 @@ export class LocalServer {
     if (socket.readyState !== WebSocket.OPEN) return;
     const cap = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     if (socket.bufferedAmount > cap) {
-      this.options.log(`连接 ${connection.id} 未读取回复 (积压 ${socket.bufferedAmount} 字节, 上限 ${cap} 字节), 已断开`);
-      // Forgotten now, not when the close event comes round: nothing more is sent to it.
-      connection.unsubscribe?.();
-      this.connections.delete(connection.id);
-      socket.terminate();
-      this.agent.clientsChanged();
+      this.dropSlowClient(connection, `积压 ${socket.bufferedAmount} 字节, 上限 ${cap} 字节`);
       return;
     }
     socket.send(JSON.stringify(message), written);
+  }
+
+  /** Drops a client that does not take what it is sent, before it costs more memory. */
+  private dropSlowClient(connection: Connection, why: string): void {
+    this.options.log(`连接 ${connection.id} 未读取回复 (${why}), 已断开`);
+    // Forgotten now, not when the close event comes round: nothing more is sent to it.
+    connection.unsubscribe?.();
+    this.connections.delete(connection.id);
+    connection.socket.terminate();
+    this.agent.clientsChanged();
   }
 
   // ---- WebSocket ---------------------------------------------------------------------------
@@ -263,8 +270,10 @@ export class LocalServer {
       const { bridge } = this.agent;
       connection.heldChanges = [];
       const stopPending = bridge.onPending((change) => {
-        if (connection.heldChanges) connection.heldChanges.push(change);
-        else push({ type: 'ui.pending', ...change });
+        if (!connection.heldChanges) return push({ type: 'ui.pending', ...change });
+        connection.heldChanges.push(change);
+        // A client that never takes its snapshot would otherwise have every change kept for it.
+        if (connection.heldChanges.length > MAX_HELD_CHANGES) this.dropSlowClient(connection, `${MAX_HELD_CHANGES} 个变化等待首次快照发完`);
       });
       const stopStatus = bridge.onStatus((status) => push({ type: 'ui.status', status }));
       connection.unsubscribe = () => {
