@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { compileFastParser } from './fast-parse';
+import { EventBatch } from './hub';
 import { Check, Commit, DoctorChoice } from './messages';
 import { generateCheck, generateLibrary, patientId, seededRandom } from '../../../scripts/bench-data';
 import { Rule } from '../../../rules-cache/model';
@@ -165,11 +166,35 @@ describe('the fast parser compiled from a zod schema', { timeout: 120_000 }, () 
     assert.ok(rejected > 1000, `only ${rejected} mutations were invalid`);
   });
 
-  test('other messages: commit and the doctor’s choice', () => {
+  test('other messages: commit, the doctor’s choice, a hub event batch', () => {
     const mutationRandom = seededRandom(3);
     for (const [schema, sample] of [
       [Commit, { type: 'commit', id: 'c-1', items: [{ line: '1', code: 'X1', name: '药' }] }],
       [DoctorChoice, { id: 'c-1', outcome: 'proceed', lines: [], reasons: [] }],
+      [
+        EventBatch,
+        {
+          events: [
+            {
+              id: 'e-1', seq: 1, at: '2026-11-30T01:00:00.000Z', type: 'order',
+              order: {
+                checkId: 'k-1', patientId: 'P1', visitId: 'v-1',
+                items: [{ rxId: 'k-1#1', code: 'XC08CA0001', name: '苯磺酸氨氯地平片', category: 'drug', date: '2026-11-30', days: 14, qty: 2, amount: 25.6, deptCode: 'D1', deptName: '心内科', doctorCode: 'DR1', doctorName: '王医生', channel: 'insured' }],
+              },
+            },
+            {
+              id: 'e-2', seq: 2, at: '2026-11-30T01:00:01.000Z', type: 'decision',
+              decision: {
+                checkId: 'k-1', patientId: 'P1', outcome: 'proceed', source: 'popup', dept: { code: 'D1', name: '心内科' }, doctor: { code: 'DR1', name: '王医生' },
+                findings: [{ findingId: 'f1', ruleId: 'R-1', kind: 'repeat', level: 'warn' }],
+                actions: [{ findingId: 'f1', ruleId: 'R-1', level: 'warn', line: '1', itemName: '苯磺酸氨氯地平片', action: 'continue', reason: '病情需要' }],
+              },
+            },
+            { id: 'e-3', seq: 3, at: '2026-11-30T01:00:02.000Z', type: 'status', status: { pcName: 'PC-1', agentVersion: '0.1.0', rulesVersion: 12, outboxBacklog: 0 } },
+            { id: 'e-4', seq: 4, at: '2026-11-30T01:00:03.000Z', type: 'audit-head', head: { seq: 9, hash: '0'.repeat(64) } },
+          ],
+        },
+      ],
     ] as Array<[z.ZodType, unknown]>) {
       const fast = compileFastParser(schema);
       assert.equal(agrees(schema, fast, sample), true);
