@@ -8,8 +8,9 @@
  * It answers only "valid, and here is exactly what zod would return" or "not sure": any value
  * it does not accept goes to zod itself, which then gives the real error (or, in a corner this
  * path is stricter about, the real result). Every check a schema carries — lengths, bounds,
- * formats, refinements, transforms — is run through zod's own check objects, so a rule added
- * to a schema applies here too; a schema kind this file does not know is handed to zod whole.
+ * formats, refinements, transforms — is run, the common ones inline with zod's arithmetic and
+ * the rest through zod's own check objects, so a rule added to a schema applies here too; a
+ * schema kind this file does not know is handed to zod whole.
  * `fast-parse.test.ts` compares the two on valid and hostile frames.
  */
 import type { z } from 'zod';
@@ -187,9 +188,10 @@ function compileBase(node: ZodNode): NodeParser | null {
 
 /**
  * An object: the shape's keys only, present and absent keys as zod treats them; `strict`
- * refuses any other key, as zod's `.strict()` does. Generated as source with the keys written out, as zod's own object parser is, so that each
- * property read is a monomorphic one instead of a dictionary lookup by a variable key (a
- * 200-entry history reads 2,000 of them). The keys come from the schema, never from a frame.
+ * refuses any other key, as zod's `.strict()` does. Generated as source with the keys written
+ * out, as zod's own object parser is, so that each property read is a monomorphic one instead
+ * of a dictionary lookup by a variable key (a 200-entry history reads 2,000 of them). The keys
+ * come from the schema, never from a frame.
  */
 function compileObject(shape: Record<string, ZodNode>, strict: boolean): NodeParser {
   // zod never copies `__proto__` into its output, so neither does this.
