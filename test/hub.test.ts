@@ -165,7 +165,15 @@ describe('hub on PostgreSQL', { skip, timeout: 240_000 }, () => {
       // A wrong secret is refused; the lookup then answers null rather than throwing.
       const forged = new HubClient({ url: hub1.url, credential: `${a.agentId}.${'x'.repeat(43)}` });
       clients.push(forged);
-      await assert.rejects(forged.deliver([statusEvent(6, 'x', '0.1.0', 1)]), (error: HubError) => error.status === 401 && !error.retryable);
+      const counting = await HubStore.open(url);
+      try {
+        const before = await counting.eventCount(a.agentId);
+        await assert.rejects(forged.deliver([statusEvent(6, 'x', '0.1.0', 1)]), (error: HubError) => error.status === 401 && !error.retryable);
+        // The credential is checked in the statement that records event ids: nothing was recorded.
+        assert.equal(await counting.eventCount(a.agentId), before);
+      } finally {
+        await counting.close();
+      }
       assert.equal(await forged.lookupHistory('P-1001', '2000-01-01', { budgetMs: 5_000 }), null);
 
       hubCli(url, ['revoke', a.agentId]);

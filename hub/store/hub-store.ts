@@ -14,11 +14,6 @@ export interface HubStoreOptions {
   maxConnections?: number;
 }
 
-export interface AgentCredentialRow {
-  secretHash: Buffer;
-  revoked: boolean;
-}
-
 /** An event after the server turned its patient id into the keyed hash. */
 export interface KeyedEvent {
   event: HubEvent;
@@ -128,7 +123,6 @@ export interface SessionRow {
 }
 
 const statements = {
-  credential: 'SELECT secret_hash, revoked_at IS NOT NULL AS revoked FROM agents WHERE id = $1',
   // Locks the agent's row (batches of one agent apply one after another, whichever hub process
   // got them) and records the batch's event ids in one round trip; the ids already recorded
   // come back absent from `fresh`.
@@ -136,7 +130,7 @@ const statements = {
                  SELECT last_seq, revoked_at IS NOT NULL AS revoked, anchor_state, anchor_detail,
                    (SELECT max(seq) FROM audit_anchors x WHERE x.agent_id = agents.id) AS anchor_seq,
                    (SELECT hash FROM audit_anchors x WHERE x.agent_id = agents.id ORDER BY seq DESC LIMIT 1) AS anchor_hash
-                 FROM agents WHERE id = $1 FOR UPDATE
+                 FROM agents WHERE id = $1 AND secret_hash = $3 FOR UPDATE
                ), recorded AS (
                  INSERT INTO agent_events (agent_id, event_id, seq, type, at)
                  SELECT $1, e.id, e.seq, e.type, e.at FROM jsonb_to_recordset($2::jsonb) AS e(id text, seq bigint, type text, at timestamptz)
@@ -289,12 +283,6 @@ export class HubStore {
     });
   }
 
-  async agentCredential(agentId: string): Promise<AgentCredentialRow | null> {
-    const result = await this.pool.query<{ secret_hash: Buffer; revoked: boolean }>(named('credential', [agentId]));
-    const row = result.rows[0];
-    return row ? { secretHash: row.secret_hash, revoked: row.revoked } : null;
-  }
-
   /** Revokes an agent; false when there is no such agent. */
   async revokeAgent(agentId: string): Promise<boolean> {
     const result = await this.pool.query('UPDATE agents SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1', [agentId]);
@@ -306,9 +294,10 @@ export class HubStore {
   /**
    * Stores a batch in one transaction, in order, skipping event ids already stored. The agent
    * row is locked for the batch, so two hub processes given overlapping batches from one agent
-   * (a retry racing the original) apply each event once and in order.
+   * (a retry racing the original) apply each event once and in order. `secretHash` is checked in
+   * the statement that takes the lock: `unknown` when no agent has that id and secret.
    */
-  async ingest(agentId: string, events: KeyedEvent[]): Promise<IngestResult | 'revoked'> {
+  async ingest(agentId: string, secretHash: Buffer, events: KeyedEvent[]): Promise<IngestResult | 'unknown' | 'revoked'> {
     return this.transaction(async (client) => {
       const begun = await client.query<{
         last_seq: string;
@@ -322,10 +311,14 @@ export class HubStore {
         named('beginBatch', [
           agentId,
           JSON.stringify(events.map(({ event }) => ({ id: event.id, seq: event.seq, type: event.type, at: event.at }))),
+          secretHash,
         ]),
       );
+      // The credential is checked in the same statement: no row, no such agent with that secret
+      // (and nothing was recorded for it).
       const agent = begun.rows[0];
-      if (!agent || agent.revoked) return 'revoked';
+      if (!agent) return 'unknown';
+      if (agent.revoked) return 'revoked';
       const fresh = new Set(agent.fresh);
       const accepted = events.filter(({ event }) => fresh.has(event.id));
       let anchorState: AnchorState = agent.anchor_state;
