@@ -14,6 +14,13 @@ function popupCheck(id: string): Record<string, unknown> {
   return { ...example('check-indication.json'), id };
 }
 
+/** Queues `count` popups of 500 lines each (ids `prefix-0`, `prefix-1`, …) from the indication example. */
+async function queueLongPopups(his: HisClient, count: number, prefix: string): Promise<void> {
+  const base = example('check-indication.json');
+  const items = Array.from({ length: 500 }, (_, index) => ({ ...(base.items as object[])[0], line: String(index + 1) }));
+  for (let index = 0; index < count; index += 1) await his.request({ ...base, id: `${prefix}-${index}`, items }, 'verdict');
+}
+
 describe('bounded by construction', { timeout: 120_000 }, () => {
   test('a client that stops reading is dropped once its unread replies pass the cap', { timeout: 60_000 }, async () => {
     const lines: string[] = [];
@@ -86,11 +93,9 @@ describe('bounded by construction', { timeout: 120_000 }, () => {
   test('a UI that connects to a long queue gets it in frames, with later changes after them', { timeout: 60_000 }, async () => {
     const { agent, stop } = await startTestAgent();
     const his = await HisClient.connect(agent.port);
-    const base = example('check-indication.json');
-    const items = Array.from({ length: 500 }, (_, index) => ({ ...(base.items as object[])[0], line: String(index + 1) }));
     let ui: HisClient | undefined;
     try {
-      for (let index = 0; index < 12; index += 1) await his.request({ ...base, id: `q-${index}`, items }, 'verdict');
+      await queueLongPopups(his, 12, 'q');
       ui = await HisClient.connect(agent.port, { path: '/v1/ui', token: agent.uiToken });
       // Sent while the snapshot is going out; q-11 is in its last frame, so the removal must wait.
       his.send({ type: 'cancel', id: 'q-11' });
@@ -126,19 +131,17 @@ describe('bounded by construction', { timeout: 120_000 }, () => {
       },
     });
     const his = await HisClient.connect(agent.port);
-    const base = example('check-indication.json');
-    const items = Array.from({ length: 500 }, (_, index) => ({ ...(base.items as object[])[0], line: String(index + 1) }));
     let ui: HisClient | undefined;
     try {
       // More than the socket buffers hold: the snapshot stalls once the client stops reading.
-      for (let index = 0; index < 60; index += 1) await his.request({ ...base, id: `big-${index}`, items }, 'verdict');
+      await queueLongPopups(his, 60, 'big');
       ui = await HisClient.connect(agent.port, { path: '/v1/ui', token: agent.uiToken });
       (ui.socket as unknown as { _socket: Socket })._socket.pause();
       let sent = 0;
       let open = true;
       void droppedLine.then(() => (open = false));
       while (open && sent < 1_500) {
-        await his.request({ ...base, id: `small-${sent}` }, 'verdict');
+        await his.request(popupCheck(`small-${sent}`), 'verdict');
         sent += 1;
       }
       await droppedLine;
