@@ -6,19 +6,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startAgent, type Agent } from '../app/core/agent';
+import type { Page } from 'playwright-core';
 import type { CheckInput, Decision } from '../app/core/protocol/messages';
-import { buildRenderer } from '../scripts/build-renderer';
-import { HisClient } from './support';
+import { openPopupFixture, skipWithoutChromium, type PopupFixture } from './browser-support';
+import type { HisClient } from './support';
 
 const root = resolve(__dirname, '..');
-const chromiumPath = process.env.RXGATE_CHROMIUM ?? '/usr/bin/chromium';
 const token = 'browser-attest-token-0123456789';
-const skip = process.env.CI ? false : !existsSync(chromiumPath) ? `no Chromium at ${chromiumPath}` : false;
+const skip = skipWithoutChromium;
 const timeout = { timeout: 120_000 };
 
 const library = {
@@ -58,31 +54,18 @@ const check: CheckInput = {
 };
 
 describe('attest in the popup in Chromium', { skip, ...timeout }, () => {
-  let agent: Agent;
-  let browser: Browser;
   let page: Page;
   let his: HisClient;
-  let dataDir: string;
+
+  let fixture: PopupFixture | undefined;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'rxgate-attest-test-'));
-    const rulesFile = join(dataDir, 'rules.json');
-    writeFileSync(rulesFile, JSON.stringify(library));
-    const { outDir } = await buildRenderer({ outDir: join(dataDir, 'ui') });
-    agent = await startAgent({ dataDir: join(dataDir, 'data'), port: 0, token, rulesFile, uiDir: outDir });
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
-    page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
-    await page.goto(agent.uiUrl);
-    await page.getByTestId('status').waitFor();
-    his = await HisClient.connect(agent.port, { token });
+    fixture = await openPopupFixture({ name: 'attest', token, rules: library, viewport: { width: 1366, height: 768 } });
+    ({ page, his } = fixture);
   });
 
   after(async () => {
-    await his?.close();
-    await browser?.close();
-    await agent?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await fixture?.close();
   });
 
   test('the conditions show; 4 attests the block and the warning, no reason asked; the HIS gets the texts', timeout, async () => {

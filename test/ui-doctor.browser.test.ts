@@ -7,23 +7,22 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { startAgent, type Agent } from '../app/core/agent';
+import type { Locator, Page } from 'playwright-core';
+import { startAgent } from '../app/core/agent';
 import type { CheckInput, Decision } from '../app/core/protocol/messages';
-import { buildRenderer } from '../scripts/build-renderer';
-import { HisClient } from './support';
+import { openPopupFixture, popupShowing, skipWithoutChromium, type PopupFixture } from './browser-support';
+import type { HisClient } from './support';
 
 const root = resolve(__dirname, '..');
-const chromiumPath = process.env.RXGATE_CHROMIUM ?? '/usr/bin/chromium';
 const examplesDir = join(root, 'examples');
 const screenshotsDir = process.env.RXGATE_UPDATE_SCREENSHOTS
   ? join(root, 'docs', 'screenshots')
   : mkdtempSync(join(tmpdir(), 'rxgate-screenshots-'));
 const token = 'browser-test-token-0123456789';
-const skip = process.env.CI ? false : !existsSync(chromiumPath) ? `no Chromium at ${chromiumPath}` : false;
+const skip = skipWithoutChromium;
 const sizes = [
   { width: 1366, height: 768 },
   { width: 900, height: 600 },
@@ -35,11 +34,6 @@ function example(name: string, id: string): CheckInput {
   return { ...(JSON.parse(readFileSync(join(examplesDir, name), 'utf8')) as { message: CheckInput }).message, id };
 }
 
-/** Waits until the popup shows check `id` with the focus on an item card (see ui.browser.test.ts). */
-async function popupShowing(page: Page, id: string): Promise<void> {
-  await page.locator(`[data-testid="popup"][data-check-id="${id}"]`).waitFor();
-  await page.waitForFunction(() => document.activeElement?.closest('[data-line]') != null);
-}
 
 /** Whether the whole of `locator` lies inside the visible part of the popup's scrolling body. */
 async function fullyVisibleInBody(page: Page, locator: Locator): Promise<boolean> {
@@ -50,31 +44,20 @@ async function fullyVisibleInBody(page: Page, locator: Locator): Promise<boolean
 }
 
 describe('the popup for a doctor on the keyboard, at 1366×768 and 900×600', { skip, timeout: 120_000 }, () => {
-  let agent: Agent;
-  let browser: Browser;
   let page: Page;
   let his: HisClient;
-  let dataDir: string;
   let sequence = 0;
   const nextId = (name: string) => `c-doctor-${name}-${(sequence += 1)}`;
 
+  let fixture: PopupFixture | undefined;
+
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'rxgate-ui-doctor-test-'));
-    const { outDir } = await buildRenderer({ outDir: join(dataDir, 'ui') });
-    agent = await startAgent({ dataDir: join(dataDir, 'data'), port: 0, token, rulesFile: join(examplesDir, 'rules.json'), uiDir: outDir });
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    page = await browser.newPage({ viewport: sizes[0] });
-    page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
-    await page.goto(agent.uiUrl);
-    await page.getByTestId('status').waitFor();
-    his = await HisClient.connect(agent.port, { token });
+    fixture = await openPopupFixture({ name: 'ui-doctor', token, rules: join(examplesDir, 'rules.json'), viewport: sizes[0] });
+    ({ page, his } = fixture);
   });
 
   after(async () => {
-    await his?.close();
-    await browser?.close();
-    await agent?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await fixture?.close();
   });
 
   /** Sends a check and waits for its popup. */
@@ -193,8 +176,8 @@ describe('the popup for a doctor on the keyboard, at 1366×768 and 900×600', { 
   });
 
   test('status on the demo library with no server: no "0 天前", 立即同步 disabled and why', { timeout: 20_000 }, async () => {
-    const demoAgent = await startAgent({ dataDir: join(dataDir, 'demo-data'), port: 0, token, uiDir: join(dataDir, 'ui') });
-    const statusPage = await browser.newPage({ viewport: sizes[1] });
+    const demoAgent = await startAgent({ dataDir: join(fixture!.dataDir, 'demo-data'), port: 0, token, uiDir: join(fixture!.dataDir, 'ui') });
+    const statusPage = await fixture!.browser.newPage({ viewport: sizes[1] });
     try {
       await statusPage.goto(`${demoAgent.uiUrl}&view=status`);
       const published = statusPage.getByTestId('rules-published');

@@ -9,17 +9,16 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startAgent, type Agent } from '../app/core/agent';
+import type { Page } from 'playwright-core';
+import type { Agent } from '../app/core/agent';
 import type { CheckInput, Decision } from '../app/core/protocol/messages';
-import { buildRenderer } from '../scripts/build-renderer';
-import { HisClient } from './support';
+import { openPopupFixture, popupShowing, skipWithoutChromium, type PopupFixture } from './browser-support';
+import type { HisClient } from './support';
 
 const root = resolve(__dirname, '..');
-const chromiumPath = process.env.RXGATE_CHROMIUM ?? '/usr/bin/chromium';
 const examplesDir = join(root, 'examples');
 // The published screenshots are refreshed on request (RXGATE_UPDATE_SCREENSHOTS=1), so an
 // ordinary test run leaves the tree clean; otherwise they go to a temp folder.
@@ -27,61 +26,28 @@ const screenshotsDir = process.env.RXGATE_UPDATE_SCREENSHOTS
   ? join(root, 'docs', 'screenshots')
   : mkdtempSync(join(tmpdir(), 'rxgate-screenshots-'));
 const token = 'browser-test-token-0123456789';
-// On CI a missing browser is a broken set-up, not a reason to skip (.ci/run installs it).
-const skip = process.env.CI
-  ? false
-  : !existsSync(chromiumPath)
-    ? `no Chromium at ${chromiumPath}`
-    : false;
+const skip = skipWithoutChromium;
 
 function example(name: string): CheckInput {
   return (JSON.parse(readFileSync(join(examplesDir, name), 'utf8')) as { message: CheckInput }).message;
 }
 
-/**
- * Waits until the popup shows check `id` and has put the focus on an item card. The focus moves
- * in an effect after the popup renders; keys pressed before that land elsewhere (seen on a
- * loaded CI machine), and a popup still showing the previous check is not this one.
- */
-async function popupShowing(page: Page, id: string): Promise<void> {
-  await page.locator(`[data-testid="popup"][data-check-id="${id}"]`).waitFor();
-  await page.waitForFunction(() => document.activeElement?.closest('[data-line]') != null);
-}
 
 
 describe('popup and status window in Chromium against the headless agent', { skip }, () => {
   let agent: Agent;
-  let browser: Browser;
   let page: Page;
   let his: HisClient;
-  let dataDir: string;
+
+  let fixture: PopupFixture | undefined;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'rxgate-ui-test-'));
-    const { outDir } = await buildRenderer({ outDir: join(dataDir, 'ui') });
-    agent = await startAgent({
-      dataDir: join(dataDir, 'data'),
-      port: 0,
-      token,
-      rulesFile: join(examplesDir, 'rules.json'),
-      uiDir: outDir,
-    });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
-    page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
-    page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
-    await page.goto(agent.uiUrl);
-    await page.getByTestId('status').waitFor();
-    his = await HisClient.connect(agent.port, { token });
+    fixture = await openPopupFixture({ name: 'ui', token, rules: join(examplesDir, 'rules.json'), viewport: { width: 1366, height: 768 } });
+    ({ agent, page, his } = fixture);
   });
 
   after(async () => {
-    await his?.close();
-    await browser?.close();
-    await agent?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await fixture?.close();
   });
 
   test('the token leaves the address bar and the status view shows while nothing waits', async () => {
