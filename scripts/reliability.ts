@@ -16,9 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import { WebSocket } from 'ws';
-import { rehashWithoutKey } from '../rules-cache/audit-attack';
+import { rehashWithoutKey, tamperWithDatabase } from '../rules-cache/audit-attack';
 import { openStore } from '../rules-cache/store';
 import {
   TOKEN,
@@ -181,32 +180,23 @@ async function tamperCase(name: string, tamper: (dataDir: string) => void, expec
   say(`${name}: ${outcome}  [${expectation}]`);
 }
 
-function withDatabase(dataDir: string, change: (raw: Database.Database) => void): void {
-  const raw = new Database(join(dataDir, 'rxgate.db'));
-  try {
-    raw.exec('DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete;');
-    change(raw);
-  } finally {
-    raw.close();
-  }
-}
 
 async function tampering(): Promise<void> {
   say('## 3. tampering with a stopped agent’s files');
   await tamperCase(
     'an audit record edited (pass → block result changed)',
-    (dir) => withDatabase(dir, (raw) => raw.prepare(`UPDATE audit SET data = json_set(data, '$.result', 'block') WHERE seq = (SELECT min(seq) FROM audit WHERE type = 'check')`).run()),
+    (dir) => tamperWithDatabase(dir, (raw) => raw.prepare(`UPDATE audit SET data = json_set(data, '$.result', 'block') WHERE seq = (SELECT min(seq) FROM audit WHERE type = 'check')`).run()),
     'found by the start-up or background verification',
   );
   await tamperCase(
     'the last 500 audit records deleted',
-    (dir) => withDatabase(dir, (raw) => raw.prepare('DELETE FROM audit WHERE seq > (SELECT max(seq) - 500 FROM audit)').run()),
+    (dir) => tamperWithDatabase(dir, (raw) => raw.prepare('DELETE FROM audit WHERE seq > (SELECT max(seq) - 500 FROM audit)').run()),
     'found through the anchor file (and by the hub once it anchors the head)',
   );
   await tamperCase(
     'one record edited and the chain re-hashed (no key)',
     (dir) =>
-      withDatabase(dir, (raw) => {
+      tamperWithDatabase(dir, (raw) => {
         const seq = raw.prepare(`SELECT min(seq) FROM audit WHERE type = 'commit'`).pluck().get() as number;
         raw.prepare(`UPDATE audit SET data = json_set(data, '$.recorded', 0) WHERE seq = ?`).run(seq);
         rehashWithoutKey(raw, seq);
@@ -215,13 +205,13 @@ async function tampering(): Promise<void> {
   );
   await tamperCase(
     'one patient’s ledger rows deleted',
-    (dir) => withDatabase(dir, (raw) => raw.prepare('DELETE FROM ledger WHERE patient_key = (SELECT patient_key FROM ledger LIMIT 1)').run()),
+    (dir) => tamperWithDatabase(dir, (raw) => raw.prepare('DELETE FROM ledger WHERE patient_key = (SELECT patient_key FROM ledger LIMIT 1)').run()),
     'found by comparing the ledger with the commits in the audit trail (and the hub keeps a copy of every committed order)',
   );
   await tamperCase('the key file deleted', (dir) => unlinkSync(join(dir, 'rxgate.key')), 'the agent refuses a new key rather than orphan the history');
   await tamperCase(
     'a rule disabled inside the database',
-    (dir) => withDatabase(dir, (raw) => raw.prepare(`UPDATE rules SET body = json_set(body, '$.enabled', json('false')) WHERE rowid = (SELECT min(rowid) FROM rules)`).run()),
+    (dir) => tamperWithDatabase(dir, (raw) => raw.prepare(`UPDATE rules SET body = json_set(body, '$.enabled', json('false')) WHERE rowid = (SELECT min(rowid) FROM rules)`).run()),
     'the library is not used; the last good one is, and the status says why',
   );
   await tamperCase(

@@ -8,10 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { startAgent, type Agent } from '../app/core/agent';
 import type { StatusView } from '../app/core/protocol/ui';
-import { rehashWithoutKey } from '../rules-cache/audit-attack';
+import { rehashWithoutKey, tamperWithDatabase } from '../rules-cache/audit-attack';
 import { KeyFileError } from '../rules-cache/key-file';
 import { openStore } from '../rules-cache/store';
 import {
@@ -150,15 +149,6 @@ async function agentWithHistory(): Promise<{ dataDir: string; remove(): void }> 
   return { dataDir: dir.path, remove: dir.remove };
 }
 
-function tamper(dataDir: string, change: (raw: Database.Database) => void): void {
-  const raw = new Database(join(dataDir, 'rxgate.db'));
-  try {
-    raw.exec('DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete;');
-    change(raw);
-  } finally {
-    raw.close();
-  }
-}
 
 describe('tampering with a stopped agent’s files is noticed', { timeout: 120_000 }, () => {
   test('a check id that is a lone surrogate leaves the trail verifiable', async () => {
@@ -186,7 +176,7 @@ describe('tampering with a stopped agent’s files is noticed', { timeout: 120_0
     for (const rehash of [false, true]) {
       const { dataDir, remove } = await agentWithHistory();
       try {
-        tamper(dataDir, (raw) => {
+        tamperWithDatabase(dataDir, (raw) => {
           const seq = raw.prepare(`SELECT min(seq) FROM audit WHERE type = 'check'`).pluck().get() as number;
           raw.prepare(`UPDATE audit SET data = json_set(data, '$.result', 'pass') WHERE seq = ?`).run(seq);
           if (rehash) rehashWithoutKey(raw, seq);
@@ -206,7 +196,7 @@ describe('tampering with a stopped agent’s files is noticed', { timeout: 120_0
   test('the tail of the trail deleted: found at start-up through the anchor', async () => {
     const { dataDir, remove } = await agentWithHistory();
     try {
-      tamper(dataDir, (raw) => raw.prepare('DELETE FROM audit WHERE seq > (SELECT max(seq) - 3 FROM audit)').run());
+      tamperWithDatabase(dataDir, (raw) => raw.prepare('DELETE FROM audit WHERE seq > (SELECT max(seq) - 3 FROM audit)').run());
       const agent = await start(dataDir);
       const integrity = agent.status().integrity;
       await agent.stop();
@@ -225,7 +215,7 @@ describe('tampering with a stopped agent’s files is noticed', { timeout: 120_0
       writeFileSync(join(dir.path, 'library.json'), JSON.stringify({ ...library, version: 7 }));
       const first = await startAgent({ dataDir: dir.path, port: 0, token: TOKEN, rulesFile: join(dir.path, 'library.json') });
       await first.stop();
-      tamper(dir.path, (raw) => raw.prepare(`UPDATE rules SET body = json_set(body, '$.enabled', json('false')) WHERE rule_id = 'IND-0001'`).run());
+      tamperWithDatabase(dir.path, (raw) => raw.prepare(`UPDATE rules SET body = json_set(body, '$.enabled', json('false')) WHERE rule_id = 'IND-0001'`).run());
       const agent = await start(dir.path);
       try {
         const integrity = agent.status().integrity;
@@ -249,7 +239,7 @@ describe('tampering with a stopped agent’s files is noticed', { timeout: 120_0
   test('one patient’s prescriptions deleted from the ledger: found by comparing it with the commits in the trail', async () => {
     const { dataDir, remove } = await agentWithHistory();
     try {
-      tamper(dataDir, (raw) => raw.prepare(`DELETE FROM ledger WHERE check_id = 't-2'`).run());
+      tamperWithDatabase(dataDir, (raw) => raw.prepare(`DELETE FROM ledger WHERE check_id = 't-2'`).run());
       const agent = await start(dataDir);
       const integrity = await verified(agent);
       await agent.stop();
