@@ -11,7 +11,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, 
 import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { auditHash, GENESIS_HASH, storedText } from './audit-hash';
+import { auditHash, auditHashOfText, GENESIS_HASH, storedCanonicalJson, storedText } from './audit-hash';
 import {
   KeyFileError,
   deriveKeys,
@@ -192,8 +192,8 @@ export interface SqliteStore extends Store {
   purgeExpiredAuditBatch(limit: number): number;
   /** False once `close()` ran: timers that outlive the agent check it before touching the file. */
   isOpen(): boolean;
-  /** Appends several audit records in one transaction; all or none. */
-  appendAuditBatch(events: readonly AuditEvent[]): AuditRecord[];
+  /** Appends several audit records in one transaction; all or none. Returns them without their data, which only the trail holds. */
+  appendAuditBatch(events: readonly AuditEvent[]): AppendedAudit[];
   /** Removes a setting; `setSetting(key, undefined)` does the same. */
   deleteSetting(key: string): void;
 }
@@ -480,7 +480,11 @@ function prepareStatements(database: Database.Database) {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
-type PreparedAudit = { type: string; checkId: string | null; patientKey: string | null; data: Record<string, unknown> };
+/** An audit event checked and reduced to what is stored: `data` as its canonical JSON text. */
+type PreparedAudit = { type: string; checkId: string | null; patientKey: string | null; dataText: string };
+
+/** An appended audit record as the batch returns it: everything but its data. */
+export type AppendedAudit = Omit<AuditRecord, 'data'>;
 
 class SqliteRuleStore implements SqliteStore {
   private readonly statements: Statements;
@@ -493,10 +497,10 @@ class SqliteRuleStore implements SqliteStore {
     (rows: LedgerRow[], patientKey: string, visitKey: string, checkId: string, recordedAt: string, audit: PreparedAudit | null, outbox: Buffer | null) => void
   >;
   private readonly appendTransaction: Database.Transaction<
-    (type: string, checkId: string | null, patientKey: string | null, data: Record<string, unknown>, outbox: Buffer | null) => AuditRecord
+    (prepared: PreparedAudit, outbox: Buffer | null) => AppendedAudit
   >;
   private readonly appendBatchTransaction: Database.Transaction<
-    (events: Array<{ type: string; checkId: string | null; patientKey: string | null; data: Record<string, unknown> }>) => AuditRecord[]
+    (events: readonly PreparedAudit[]) => AppendedAudit[]
   >;
 
   constructor(
@@ -519,7 +523,7 @@ class SqliteRuleStore implements SqliteStore {
       const purged = this.statements.deleteAuditThrough.run(through).changes;
       // The chain's first remaining record points at a hash that is gone; this record says
       // which, so the rest still verifies.
-      this.appendRecord('audit.purged', null, null, { throughSeq: through, throughHash: last.hash, records: purged });
+      this.appendRecord(internalAudit('audit.purged', { throughSeq: through, throughHash: last.hash, records: purged }));
       return purged;
     });
     this.rollbackTransaction = database.transaction(() => this.swapLibraries());
@@ -531,18 +535,16 @@ class SqliteRuleStore implements SqliteStore {
         this.statements.upsertLedger.run(row.rxId, patientKey, visitKey, checkId, row.date, row.item, recordedAt);
       }
       // The order and its audit record are one write: both are there, or neither.
-      if (audit) this.appendRecord(audit.type, audit.checkId, audit.patientKey, audit.data);
+      if (audit) this.appendRecord(audit);
       // And the hub hears of it from the same write, or not at all.
       if (outbox) this.statements.insertOutbox.run(randomUUID(), outbox, recordedAt);
     });
-    this.appendTransaction = database.transaction((type, checkId, patientKey, data, outbox) => {
-      const record = this.appendRecord(type, checkId, patientKey, data);
+    this.appendTransaction = database.transaction((prepared, outbox) => {
+      const record = this.appendRecord(prepared);
       if (outbox) this.statements.insertOutbox.run(randomUUID(), outbox, record.at);
       return record;
     });
-    this.appendBatchTransaction = database.transaction((events) =>
-      events.map((event) => this.appendRecord(event.type, event.checkId, event.patientKey, event.data)),
-    );
+    this.appendBatchTransaction = database.transaction((events) => events.map((event) => this.appendRecord(event)));
   }
 
   close(): void {
@@ -802,12 +804,14 @@ class SqliteRuleStore implements SqliteStore {
 
   /** Every install writes the same audit record, in its own transaction. */
   private appendLibraryAudit(info: LibraryInfo): void {
-    this.appendRecord('rules', null, null, {
-      version: info.version,
-      source: info.source,
-      ruleCount: info.ruleCount,
-      meta: info.meta ?? {},
-    });
+    this.appendRecord(
+      internalAudit('rules', {
+        version: info.version,
+        source: info.source,
+        ruleCount: info.ruleCount,
+        meta: info.meta ?? {},
+      }),
+    );
   }
 
   rollbackLibrary(): LibraryInfo {
@@ -882,7 +886,7 @@ class SqliteRuleStore implements SqliteStore {
   appendAudit(event: AuditEvent, outbox?: unknown): AuditRecord {
     const prepared = this.prepareAudit(event);
     const sealed = outbox === undefined ? null : this.sealOutbox(outbox);
-    return this.appendTransaction.immediate(prepared.type, prepared.checkId, prepared.patientKey, prepared.data, sealed);
+    return { ...this.appendTransaction.immediate(prepared, sealed), data: JSON.parse(prepared.dataText) as Record<string, unknown> };
   }
 
   addToOutbox(body: unknown): void {
@@ -921,7 +925,7 @@ class SqliteRuleStore implements SqliteStore {
    * Appends several records in one transaction (one commit for a burst of checks). Every
    * event is checked before anything is written, so a bad one appends none.
    */
-  appendAuditBatch(events: readonly AuditEvent[]): AuditRecord[] {
+  appendAuditBatch(events: readonly AuditEvent[]): AppendedAudit[] {
     const prepared = events.map((event) => this.prepareAudit(event));
     return this.appendBatchTransaction.immediate(prepared);
   }
@@ -932,9 +936,15 @@ class SqliteRuleStore implements SqliteStore {
     const topLevelId = isPlainObject(event.data) ? event.data['patientId'] : undefined;
     const patientId = event.patientId ?? (typeof topLevelId === 'string' && topLevelId !== '' ? topLevelId : undefined);
     const patientKey = patientId === undefined ? null : this.patientKey(patientId);
-    const data = scrubPatientId(toPlainJson(event.data, 'audit event data'), patientId);
-    if (!isPlainObject(data)) throw new TypeError('audit event data must be a JSON object');
-    return { type: event.type, checkId: event.checkId ?? null, patientKey, data };
+    let dataText: string | undefined;
+    try {
+      // One pass: plain JSON, no patient id, canonical — the text that is both hashed and stored.
+      dataText = storedCanonicalJson(event.data, patientId, REDACTED_PATIENT_ID);
+    } catch (error) {
+      throw new TypeError(`audit event data cannot be stored as JSON: ${messageOf(error)}`, { cause: error });
+    }
+    if (dataText === undefined || !dataText.startsWith('{')) throw new TypeError('audit event data must be a JSON object');
+    return { type: event.type, checkId: event.checkId ?? null, patientKey, dataText };
   }
 
   /**
@@ -1153,17 +1163,19 @@ class SqliteRuleStore implements SqliteStore {
   }
 
   /** Runs inside the append transaction, so reading the chain's head and adding to it is atomic. */
-  private appendRecord(rawType: string, rawCheckId: string | null, patientKey: string | null, data: Record<string, unknown>): AuditRecord {
+  private appendRecord(prepared: PreparedAudit): AppendedAudit {
     const last = this.statements.lastAudit.get();
     const seq = last ? last.seq + 1 : 1;
     const prevHash = last ? last.hash : GENESIS_HASH;
     const at = this.now().toISOString();
     // Hashed exactly as SQLite will store the text (audit-hash.ts).
-    const type = storedText(rawType);
-    const checkId = rawCheckId === null ? null : storedText(rawCheckId);
-    const hash = auditHash(prevHash, { seq, at, type, checkId, patientKey, data }, seq >= this.keys.auditKeyedFrom ? this.keys.audit : undefined);
-    this.statements.insertAudit.run(seq, at, type, checkId, patientKey, JSON.stringify(data), prevHash, hash);
-    const record: AuditRecord = { seq, at, type, data, prevHash, hash };
+    const type = storedText(prepared.type);
+    const checkId = prepared.checkId === null ? null : storedText(prepared.checkId);
+    const { patientKey, dataText } = prepared;
+    const key = seq >= this.keys.auditKeyedFrom ? this.keys.audit : undefined;
+    const hash = auditHashOfText(prevHash, { seq, at, type, checkId, patientKey }, dataText, key);
+    this.statements.insertAudit.run(seq, at, type, checkId, patientKey, dataText, prevHash, hash);
+    const record: AppendedAudit = { seq, at, type, prevHash, hash };
     if (checkId !== null) record.checkId = checkId;
     if (patientKey !== null) record.patientKey = patientKey;
     return record;
@@ -1253,29 +1265,9 @@ function ledgerRow(item: LedgerItem, index: number): LedgerRow {
   return { rxId: item.rxId, date: item.date, item: JSON.stringify(kept) };
 }
 
-/** A deep copy holding only what JSON can hold (Dates become strings, undefined members go). */
-function toPlainJson(value: unknown, what: string): unknown {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    throw new TypeError(`${what} cannot be stored as JSON: ${messageOf(error)}`, { cause: error });
-  }
-  if (text === undefined) throw new TypeError(`${what} cannot be stored as JSON (a ${typeof value})`);
-  return JSON.parse(text);
-}
-
-function scrubPatientId(value: unknown, patientId: string | undefined): unknown {
-  if (Array.isArray(value)) return value.map((element) => scrubPatientId(element, patientId));
-  if (isPlainObject(value)) {
-    const clean: Record<string, unknown> = {};
-    for (const [key, member] of Object.entries(value)) {
-      if (key !== 'patientId') clean[key] = scrubPatientId(member, patientId);
-    }
-    return clean;
-  }
-  if (patientId !== undefined && value === patientId) return REDACTED_PATIENT_ID;
-  return value;
+/** An audit record the store writes itself (installs, purges): no patient, data as given. */
+function internalAudit(type: string, data: Record<string, unknown>): PreparedAudit {
+  return { type, checkId: null, patientKey: null, dataText: storedCanonicalJson(data, undefined, REDACTED_PATIENT_ID)! };
 }
 
 /** Compares two hex texts in constant time (a digest or MAC must not leak by timing). */
