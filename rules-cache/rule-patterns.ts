@@ -7,8 +7,13 @@ import { z } from 'zod';
 
 /** Matching ignores case and spaces, so codes are normalised once, at the edge. */
 export function normalizeCode(code: string): string {
-  return code.replace(/\s+/g, '').toUpperCase();
+  // Most codes arrive normalised already (printable ASCII, no space, no lower case), and every
+  // history row passes here: those are returned as they are, without a copy.
+  return ALREADY_NORMAL.test(code) ? code : code.replace(/\s+/g, '').toUpperCase();
 }
+
+/** Printable ASCII other than the space and a–z: what neither step above would change. */
+const ALREADY_NORMAL = /^[\x21-\x60\x7b-\x7e]*$/;
 
 /** A national drug-code prefix: a category letter then up to 22 more letters or digits. */
 export const DRUG_PREFIX_PATTERN = /^[A-Z][A-Z0-9]{0,22}$/;

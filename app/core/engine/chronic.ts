@@ -70,37 +70,68 @@ function inLibraryOrder(rules: readonly CompiledChronicRule[]): CompiledChronicR
 class ScopeIndex {
   private readonly byPrefix = new Map<string, CompiledChronicRule[]>();
   private readonly byHospCode = new Map<string, CompiledChronicRule[]>();
-  private readonly longest: number;
+  /** Answers already worked out this check, by national code: a history repeats a few drugs many times. */
+  private readonly byCode = new Map<string, readonly CompiledChronicRule[]>();
+  /** The prefix lengths some scope names, shortest first: a code is cut only at these. */
+  private readonly lengths: number[];
+  /**
+   * The distinct prefixes, when few: a code is then compared with each in place instead of being
+   * cut into substrings, which on every earlier row of the year was most of what a check allocated.
+   */
+  private readonly prefixes: string[] | undefined;
 
   constructor(rules: readonly CompiledChronicRule[]) {
-    let longest = 0;
+    const lengths = new Set<number>();
     for (const rule of rules) {
       for (const prefix of rule.allowPrefixes) {
         add(this.byPrefix, prefix, rule);
-        if (prefix.length > longest) longest = prefix.length;
+        lengths.add(prefix.length);
       }
       for (const hospCode of rule.allowHospCodes) add(this.byHospCode, hospCode, rule);
     }
-    this.longest = longest;
+    this.lengths = [...lengths].sort((a, b) => a - b);
+    this.prefixes = this.byPrefix.size <= FEW_PREFIXES ? [...this.byPrefix.keys()].sort((a, b) => a.length - b.length) : undefined;
   }
 
   /** The rules whose scope covers a code, each once, in library order. */
   rulesAllowing(code: string | undefined, hospCode: string | undefined): readonly CompiledChronicRule[] {
-    const found: CompiledChronicRule[] = [];
-    let lists = 0;
-    const take = (list: readonly CompiledChronicRule[] | undefined) => {
-      if (!list) return;
-      lists += 1;
-      found.push(...list);
-    };
+    let byCode: readonly CompiledChronicRule[] = NO_RULES;
     if (code !== undefined) {
-      const limit = Math.min(code.length, this.longest);
-      for (let length = 1; length <= limit; length += 1) take(this.byPrefix.get(code.slice(0, length)));
+      const known = this.byCode.get(code);
+      if (known !== undefined) byCode = known;
+      else this.byCode.set(code, (byCode = this.coveringCode(code)));
     }
-    if (hospCode !== undefined) take(this.byHospCode.get(hospCode));
-    return lists > 1 ? inLibraryOrder(found) : found;
+    const byHospCode = hospCode === undefined ? undefined : this.byHospCode.get(hospCode);
+    if (!byHospCode) return byCode;
+    return byCode.length === 0 ? byHospCode : inLibraryOrder([...byCode, ...byHospCode]);
+  }
+
+  private coveringCode(code: string): readonly CompiledChronicRule[] {
+    let first: readonly CompiledChronicRule[] | undefined;
+    let found: CompiledChronicRule[] | undefined;
+    const count = this.prefixes ? this.prefixes.length : this.lengths.length;
+    for (let index = 0; index < count; index += 1) {
+      let list: readonly CompiledChronicRule[] | undefined;
+      if (this.prefixes) {
+        const prefix = this.prefixes[index]!;
+        if (code.startsWith(prefix)) list = this.byPrefix.get(prefix);
+      } else {
+        const length = this.lengths[index]!;
+        if (length > code.length) break;
+        list = this.byPrefix.get(code.slice(0, length));
+      }
+      if (!list) continue;
+      if (first === undefined) first = list;
+      else (found ??= [...first]).push(...list);
+    }
+    return found ? inLibraryOrder(found) : (first ?? NO_RULES);
   }
 }
+
+/** Up to this many distinct prefixes, a code is compared with each rather than cut at each length. */
+const FEW_PREFIXES = 64;
+
+const NO_RULES: readonly CompiledChronicRule[] = Object.freeze([]);
 
 function add(map: Map<string, CompiledChronicRule[]>, key: string, rule: CompiledChronicRule): void {
   const list = map.get(key);
@@ -226,15 +257,18 @@ function yearToDate(
 ): { summaries: ChronicSummary[]; capFindings: DraftFinding[] } {
   const year = Number(context.visitDate.slice(0, 4));
   const yearStart = `${year}-01-01`;
-  const earlier = new Map<CompiledChronicRule, Totals>();
+  // Summed in a typed array, two slots a rule: adding fractions to object fields would box a
+  // new number on every earlier row of the year, for every rule that allows it.
+  const slot = new Map<CompiledChronicRule, number>();
+  identified.forEach((rule, index) => slot.set(rule, 2 * index));
+  const sums = new Float64Array(2 * identified.length);
   for (const { prior } of context.priors) {
     if (prior.channel !== 'insured' || prior.date < yearStart || prior.date > context.visitDate) continue;
     if (!isMedicine(prior.category)) continue;
     for (const rule of scopes.rulesAllowing(prior.code, prior.hospCode)) {
-      const totals = earlier.get(rule) ?? { amount: 0, quantity: 0 };
-      totals.amount += prior.amount ?? 0;
-      totals.quantity += prior.qty ?? 0;
-      earlier.set(rule, totals);
+      const at = slot.get(rule)!;
+      sums[at]! += prior.amount ?? 0;
+      sums[at + 1]! += prior.qty ?? 0;
     }
   }
 
@@ -243,7 +277,8 @@ function yearToDate(
   for (const compiled of identified) {
     const rule = compiled.rule;
     const lines = linesOf.get(compiled) ?? [];
-    const before = earlier.get(compiled) ?? { amount: 0, quantity: 0 };
+    const at = slot.get(compiled)!;
+    const before = { amount: sums[at]!, quantity: sums[at + 1]! };
     const order = {
       amount: lines.reduce((sum, view) => sum + view.amount, 0),
       quantity: lines.reduce((sum, view) => sum + (view.item.qty ?? 0), 0),

@@ -63,7 +63,10 @@ export interface EvaluationContext {
   readonly age?: number;
   readonly items: readonly ItemView[];
   readonly priors: readonly PriorView[];
-  /** Same-generic key → earlier prescriptions, newest first. */
+  /**
+   * Same-generic key → earlier prescriptions, newest first. Like the two maps below, it holds
+   * only the keys of this order's items: the rules look up nothing else.
+   */
   readonly priorsByIdentity: ReadonlyMap<string, readonly PriorView[]>;
   /** Hospital code → earlier prescriptions, for lines that have no national code on one side. */
   readonly priorsByHospCode: ReadonlyMap<string, readonly PriorView[]>;
@@ -137,12 +140,6 @@ function lineAmount(item: Item): number {
   return 0;
 }
 
-function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
-}
-
 /** Builds the per-check context. `prior` is the merged history, newest first. */
 export function buildContext(rules: CompiledRules, check: Check, prior: readonly PriorPrescription[]): EvaluationContext {
   const visitDate = check.visit.date;
@@ -167,9 +164,16 @@ export function buildContext(rules: CompiledRules, check: Check, prior: readonly
   // store contract's plain `checkId#line` is recognised too.
   const ownPrefixes = [`${check.visit.id}/${check.id}#`, `${check.id}#`];
   const priors: PriorView[] = [];
+  // Keyed in advance by the items' own keys: most of a long history is other drugs, and lists
+  // for them would be built for nothing on every check.
   const priorsByIdentity = new Map<string, PriorView[]>();
   const priorsByHospCode = new Map<string, PriorView[]>();
   const priorsByClass = new Map<string, PriorView[]>();
+  for (const view of items) {
+    if (!priorsByIdentity.has(view.identity)) priorsByIdentity.set(view.identity, []);
+    if (view.hospCode !== undefined && !priorsByHospCode.has(view.hospCode)) priorsByHospCode.set(view.hospCode, []);
+    if (view.therapeuticClass !== undefined && !priorsByClass.has(view.therapeuticClass)) priorsByClass.set(view.therapeuticClass, []);
+  }
   // Histories repeat a handful of dates many times; parse each once.
   const days = new Map<string, number>();
   for (const entry of prior) {
@@ -184,9 +188,9 @@ export function buildContext(rules: CompiledRules, check: Check, prior: readonly
       daysAgo: visitDay - day,
     };
     priors.push(view);
-    pushTo(priorsByIdentity, view.identity, view);
-    if (entry.hospCode !== undefined) pushTo(priorsByHospCode, entry.hospCode, view);
-    if (view.therapeuticClass !== undefined) pushTo(priorsByClass, view.therapeuticClass, view);
+    priorsByIdentity.get(view.identity)?.push(view);
+    if (entry.hospCode !== undefined) priorsByHospCode.get(entry.hospCode)?.push(view);
+    if (view.therapeuticClass !== undefined) priorsByClass.get(view.therapeuticClass)?.push(view);
   }
 
   const birthDate = check.patient.birthDate;

@@ -136,23 +136,22 @@ function completed(history: PriorPrescription, ledger: PriorPrescription): Prior
 export function mergeHistory(fromCheck: readonly HistoryEntry[], fromLedger: readonly LedgerItem[]): PriorPrescription[] {
   const merged = fromCheck.map(priorFromHistory);
   if (fromLedger.length === 0) return merged;
+  const rows = fromLedger.map(priorFromLedger);
 
   // HIS entries by item (national code, else hospital code): a ledger row only ever looks at
-  // the few entries of its own drug.
+  // the few entries of its own drug, so only the ledger's drugs are indexed.
+  const itemKey = (prior: PriorPrescription) => prior.code ?? prior.hospCode;
   const byItem = new Map<string, number[]>();
+  for (const row of rows) byItem.set(itemKey(row) ?? '', []);
   merged.forEach((prior, index) => {
-    const key = prior.code ?? prior.hospCode;
-    if (key === undefined) return;
-    const list = byItem.get(key);
-    if (list) list.push(index);
-    else byItem.set(key, [index]);
+    const key = itemKey(prior);
+    if (key !== undefined) byItem.get(key)?.push(index);
   });
   const absorbed = new Set<number>();
   const fromLedgerOnly: PriorPrescription[] = [];
 
-  for (const item of fromLedger) {
-    const row = priorFromLedger(item);
-    const candidates = byItem.get(row.code ?? row.hospCode ?? '') ?? [];
+  for (const row of rows) {
+    const candidates = byItem.get(itemKey(row) ?? '')!;
     const open = (index: number) => !absorbed.has(index) && sameItem(merged[index]!, row);
     let match = row.rxId === undefined ? undefined : candidates.find((index) => open(index) && merged[index]!.rxId === row.rxId);
     match ??= candidates.find(
