@@ -20,7 +20,9 @@
  *   the text, so a check id like "\ud800" cannot make the stored record disagree with its hash.
  * - `checkId` and `patientKey` are `null` when the record has none, never left out, so that
  *   "absent" cannot be confused with a field someone deleted.
- * - `data` is the event's JSON object as stored (after the store has removed patient ids).
+ * - `data` is the event's JSON object as stored (after the store has removed patient ids). The
+ *   store writes the column as exactly the canonical text hashed here; records from before it
+ *   did hold `JSON.stringify` text, which parses to the same object, so one verifier serves both.
  * - `canonicalJson` is RFC 8785 (JCS) for plain JSON values: object keys sorted by UTF-16 code
  *   units, no whitespace, strings and numbers written exactly as `JSON.stringify` writes them.
  *   Sorting keys makes the hash independent of the order in which a caller built the object.
