@@ -119,7 +119,10 @@ export class Agent implements AgentSurface {
       },
       { popup: options.nhsaPopup, extraFields: options.nhsaExtraFields },
     );
-    this.rules.events.on('changed', () => this.emitStatus());
+    this.rules.events.on('changed', () => {
+      this.emitStatus();
+      this.heap.afterRulesChanged();
+    });
     this.checks.events.on('checked', () => {
       this.scheduleStatus();
       this.heap.afterCheck();

@@ -36,6 +36,21 @@ test('collects when the heap outgrows the budget, checking every hundred checks'
   assert.ok(held.length > 0);
 });
 
+test('a new rule index makes it look at once, not a hundred checks later', { timeout: 60_000 }, () => {
+  const calls: string[] = [];
+  const budget = new HeapBudget(() => {
+    calls.push('collect');
+  });
+  budget.afterRulesChanged();
+  assert.deepEqual(calls, [], 'nothing grown, nothing to collect');
+  const held = hold(96);
+  budget.afterCheck();
+  assert.deepEqual(calls, [], 'one check is not the hundredth');
+  budget.afterRulesChanged();
+  assert.deepEqual(calls, ['collect']);
+  assert.ok(held.length > 0);
+});
+
 test('with V8’s collector the garbage goes', { timeout: 60_000 }, async () => {
   const budget = new HeapBudget();
   let garbage: unknown[] | null = hold(96);

@@ -45,7 +45,20 @@ export class HeapBudget {
   /** Called after each check; collects when the heap has grown past the budget. */
   afterCheck(): void {
     this.checks += 1;
-    if (!this.collect || this.collecting || this.checks % CHECKS_BETWEEN_LOOKS !== 0) return;
+    if (this.checks % CHECKS_BETWEEN_LOOKS === 0) this.look();
+  }
+
+  /**
+   * Called when a new rule index replaced the old one: the old index and what building the new
+   * one allocated (well over a hundred megabytes at 100,000 rules) are garbage at once, and the
+   * budget looks now instead of a hundred checks later — or never, on a PC that checks little.
+   */
+  afterRulesChanged(): void {
+    this.look();
+  }
+
+  private look(): void {
+    if (!this.collect || this.collecting) return;
     if (getHeapStatistics().used_heap_size < this.baseline + BUDGET_BYTES) return;
     this.collecting = true;
     Promise.resolve(this.collect({ type: 'major', execution: 'async' }))
