@@ -64,7 +64,9 @@ export class Agent implements AgentSurface {
   /** Delivery to the hospital hub, when one is configured. */
   readonly hub: HubService | null;
   private statusTimer: NodeJS.Timeout | null = null;
-  private readonly heap = new HeapBudget();
+  private readonly heap = new HeapBudget(undefined, () => this.rules.installing || this.syncInProgress());
+  /** Whether a rule sync attempt is under way; set by the sync wiring, which owns the client. */
+  syncInProgress: () => boolean = () => false;
 
   private constructor(
     readonly options: AgentOptions,

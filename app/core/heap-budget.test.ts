@@ -51,6 +51,24 @@ test('a new rule index makes it look at once, not a hundred checks later', { tim
   assert.ok(held.length > 0);
 });
 
+test('while a rule pack is being applied it waits, and looks once the new index is in', { timeout: 60_000 }, () => {
+  const calls: string[] = [];
+  let applying = true;
+  const budget = new HeapBudget(
+    () => {
+      calls.push('collect');
+    },
+    () => applying,
+  );
+  const held = hold(96);
+  for (let index = 0; index < 300; index += 1) budget.afterCheck();
+  assert.deepEqual(calls, [], 'the growth is the new library: nothing forced meanwhile');
+  budget.afterRulesChanged();
+  assert.deepEqual(calls, ['collect'], 'the swap makes the old index garbage: it looks then, busy or not');
+  applying = false;
+  assert.ok(held.length > 0);
+});
+
 test('with V8’s collector the garbage goes', { timeout: 60_000 }, async () => {
   const budget = new HeapBudget();
   let garbage: unknown[] | null = hold(96);

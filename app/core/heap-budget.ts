@@ -40,12 +40,20 @@ export class HeapBudget {
   private baseline = getHeapStatistics().used_heap_size;
   private collecting = false;
 
-  constructor(private readonly collect: Collect | null = collector()) {}
+  /**
+   * `busy`: true while a rule pack is being fetched, parsed and installed. The heap then grows
+   * with the new library, which is live, not garbage: a forced collection would stop checks for
+   * a hundred milliseconds and more to free little, so the budget waits for the swap.
+   */
+  constructor(
+    private readonly collect: Collect | null = collector(),
+    private readonly busy: () => boolean = () => false,
+  ) {}
 
   /** Called after each check; collects when the heap has grown past the budget. */
   afterCheck(): void {
     this.checks += 1;
-    if (this.checks % CHECKS_BETWEEN_LOOKS === 0) this.look();
+    if (this.checks % CHECKS_BETWEEN_LOOKS === 0 && !this.busy()) this.look();
   }
 
   /**

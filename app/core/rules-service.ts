@@ -55,7 +55,12 @@ export function readLibraryFile(path: string, source: string): RuleLibrary {
 export class RulesService {
   readonly events = new TypedEvents<{ changed: [] }>();
   private current: CompiledRules | null = null;
-  private installing: Promise<unknown> | null = null;
+  private pendingInstall: Promise<unknown> | null = null;
+
+  /** Whether a library is being staged and compiled right now. */
+  get installing(): boolean {
+    return this.pendingInstall !== null;
+  }
   /** What went wrong with the cached rules at load, in words for the status window. */
   readonly problems: string[] = [];
 
@@ -133,20 +138,20 @@ export class RulesService {
    * active with its audit record, and the index is swapped in one assignment.
    */
   async installVerified(library: RuleLibrary, meta: Record<string, unknown>): Promise<LibraryInfo> {
-    if (this.installing) throw new Error('另一个规则库正在应用, 请稍后再试');
+    if (this.pendingInstall) throw new Error('另一个规则库正在应用, 请稍后再试');
     if (this.store.file === ':memory:') return this.applyLibrary(library, meta);
     const installing = this.install(library, meta);
-    this.installing = installing;
+    this.pendingInstall = installing;
     try {
       return await installing;
     } finally {
-      this.installing = null;
+      this.pendingInstall = null;
     }
   }
 
   /** Resolves once no install is running (the agent awaits it before it closes the store). */
   async settled(): Promise<void> {
-    await this.installing?.catch(() => undefined);
+    await this.pendingInstall?.catch(() => undefined);
   }
 
   private async install(library: RuleLibrary, meta: Record<string, unknown>): Promise<LibraryInfo> {

@@ -60,6 +60,7 @@ export function wireSync(agent: Agent, options: SyncWiringOptions): SyncClient |
       publish();
     },
   });
+  agent.syncInProgress = () => client.status().state === 'syncing';
   agent.syncHandler = async () => {
     const pending = client.syncNow();
     publish();
