@@ -20,6 +20,10 @@ import {
   type HubEvent,
   type HubHistoryRow,
 } from './protocol/hub';
+import { compileSafeParse } from './protocol/fast-parse';
+
+/** The hub's history rows are read at check time, inside its budget: through the fast path. */
+const parseHistoryReply = compileSafeParse(HistoryReply);
 
 export interface HubClientOptions {
   /** The hub's base URL, e.g. https://rxgate-hub.hospital.local:8443 */
@@ -99,7 +103,7 @@ export class HubClient {
         true,
       );
       if (reply.status !== 200) return null;
-      const parsed = HistoryReply.safeParse(reply.body);
+      const parsed = parseHistoryReply(reply.body);
       return parsed.success ? parsed.data.rows : null;
     } catch {
       return null;

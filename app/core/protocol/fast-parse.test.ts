@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { compileFastParser } from './fast-parse';
-import { EventBatch } from './hub';
+import { EventBatch, HistoryReply } from './hub';
 import { Check, Commit, DoctorChoice } from './messages';
 import { generateCheck, generateLibrary, patientId, seededRandom } from '../../../scripts/bench-data';
 import { Rule } from '../../../rules-cache/model';
@@ -166,7 +166,7 @@ describe('the fast parser compiled from a zod schema', { timeout: 120_000 }, () 
     assert.ok(rejected > 1000, `only ${rejected} mutations were invalid`);
   });
 
-  test('other messages: commit, the doctor’s choice, a hub event batch', () => {
+  test('other messages: commit, the doctor’s choice, a hub event batch, the hub’s history reply', () => {
     const mutationRandom = seededRandom(3);
     for (const [schema, sample] of [
       [Commit, { type: 'commit', id: 'c-1', items: [{ line: '1', code: 'X1', name: '药' }] }],
@@ -192,6 +192,15 @@ describe('the fast parser compiled from a zod schema', { timeout: 120_000 }, () 
             },
             { id: 'e-3', seq: 3, at: '2026-11-30T01:00:02.000Z', type: 'status', status: { pcName: 'PC-1', agentVersion: '0.1.0', rulesVersion: 12, outboxBacklog: 0 } },
             { id: 'e-4', seq: 4, at: '2026-11-30T01:00:03.000Z', type: 'audit-head', head: { seq: 9, hash: '0'.repeat(64) } },
+          ],
+        },
+      ],
+      [
+        HistoryReply,
+        {
+          rows: [
+            { rxId: 'k-1#1', code: 'XC08CA0001', name: '苯磺酸氨氯地平片', category: 'drug', date: '2026-11-30', days: 14, qty: 2, amount: 25.6, deptCode: 'D1', deptName: '心内科', doctorCode: 'DR1', doctorName: '王医生', channel: 'insured', pcName: 'PC-1', checkId: 'k-1', recordedAt: '2026-11-30T01:00:00.000Z' },
+            { rxId: 'k-2#1', hospCode: 'H-9', category: 'herbal', date: '2026-11-29', channel: 'selfpay', pcName: 'PC-2', checkId: 'k-2', recordedAt: '2026-11-29T08:00:00.000Z' },
           ],
         },
       ],
