@@ -29,6 +29,7 @@ import {
   normalizeProcedureCode,
   type DiagnosisMatcher,
 } from './codes';
+import { SLICE_MS, TimeSlicer } from './time-slicer';
 
 /** What every compiled rule carries: the rule as validated, and its position in the library. */
 interface CompiledBase<R extends Rule> {
@@ -198,16 +199,13 @@ export function compileRules(library: RuleLibrary): CompiledRules {
  * The same compile in slices of a few milliseconds, yielding to the event loop between them,
  * so an agent applying a new 100,000-rule library keeps answering checks meanwhile.
  */
-export async function compileRulesSliced(library: RuleLibrary, sliceMs = 4): Promise<CompiledRules> {
+export async function compileRulesSliced(library: RuleLibrary, sliceMs = SLICE_MS): Promise<CompiledRules> {
   const steps = compileSteps(library);
-  let sliceStart = performance.now();
+  const slicer = new TimeSlicer(sliceMs);
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
-    if (performance.now() - sliceStart > sliceMs) {
-      await new Promise((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-    }
+    await slicer.pause();
   }
 }
 

@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 import { gunzip, gzip, type ZlibOptions } from 'node:zlib';
 import { z } from 'zod';
 import { RULE_KINDS, RuleLibraryError, validateRules, type Rule, type RuleLibrary, type RuleProblem } from './model';
+import { TimeSlicer } from './time-slicer';
 
 const gzipAsync = promisify<Buffer, ZlibOptions, Buffer>(gzip);
 const gunzipAsync = promisify<Buffer, ZlibOptions, Buffer>(gunzip);
@@ -544,23 +545,6 @@ export async function verifyPack(manifest: VerifiedManifest, packBytes: Uint8Arr
     throw new PackError('corrupt', `规则包有 ${rules.length} 条规则, 清单为 ${manifest.ruleCount} 条`);
   }
   return { version: manifest.version, source: 'pack', publishedAt: manifest.createdAt, expiresAt: manifest.expiresAt, rules };
-}
-
-/**
- * Verifying 100,000 rules is about a second of CPU work on the thread that also answers checks
- * (product.md: p99 ≤ 10 ms while a pack applies). The work is cut into slices of a few
- * milliseconds with a turn of the event loop between them.
- */
-class TimeSlicer {
-  private sliceStart = performance.now();
-
-  constructor(private readonly budgetMs = 4) {}
-
-  async pause(): Promise<void> {
-    if (performance.now() - this.sliceStart < this.budgetMs) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    this.sliceStart = performance.now();
-  }
 }
 
 const SLICE_BYTES = 1024 * 1024;
