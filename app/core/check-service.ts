@@ -68,6 +68,12 @@ interface HeldCheck {
   timer?: NodeJS.Timeout;
 }
 
+/** The patient's lines in this PC's ledger, and how long reading them took. */
+interface LocalHistory {
+  items: LedgerItem[];
+  readMs: number;
+}
+
 /**
  * How many recent answered checks stay in memory so `commit`, long-polls and 3103 can find
  * them. Checks still waiting for the doctor are held besides these (at most `maxPending`):
@@ -128,8 +134,31 @@ export class CheckService {
   async runWithHub(check: Check, source: 'native' | 'nhsa', origin?: string): Promise<Verdict> {
     const { hubHistory } = this.options;
     if (!hubHistory) return this.run(check, source, origin);
-    const rows = await hubHistory(check.patient.id, historySince(check.visit.date)).catch(() => null);
-    return this.run(check, source, origin, rows);
+    assertWithinWork(check.items.length, check.history.length);
+    const lookup = hubHistory(check.patient.id, historySince(check.visit.date)).catch(() => null);
+    // This PC's ledger is read while the hub answers, so that the lookup's round trip, not the
+    // sum of both, is what the check waits for. A commit that arrives meanwhile came after this
+    // check on its connection, so the check need not see it.
+    let local: LocalHistory | undefined;
+    try {
+      local = this.localHistory(check);
+    } catch {
+      // `run` reads again, and reports the failure the way it reports any.
+    }
+    const rows = await lookup;
+    return this.run(check, source, origin, rows, local);
+  }
+
+  /** This PC's committed lines for the patient, as the engine reads history. */
+  private localHistory(check: Check): LocalHistory {
+    const started = performance.now();
+    const items = this.store.priorItems(check.patient.id, historySince(check.visit.date));
+    // The ledger names visits by their keyed reference; this check's own visit is the one it
+    // names in the clear, so rows of the current visit count as this visit (per-admission
+    // courses and limits), and no raw visit id was ever stored.
+    const currentRef = `${this.visitRef(check.visit.id)}/`;
+    for (const item of items) if (item.rxId.startsWith(currentRef)) item.rxId = `${check.visit.id}/${item.rxId.slice(currentRef.length)}`;
+    return { items, readMs: performance.now() - started };
   }
 
   private validate(raw: unknown): Check {
@@ -142,9 +171,10 @@ export class CheckService {
   }
 
   /** Checks an already validated check (the national interface maps its own onto these). */
-  run(check: Check, source: 'native' | 'nhsa', origin?: string, hubRows?: HubHistoryRow[] | null): Verdict {
+  run(check: Check, source: 'native' | 'nhsa', origin?: string, hubRows?: HubHistoryRow[] | null, local?: LocalHistory): Verdict {
     assertWithinWork(check.items.length, check.history.length);
-    const started = performance.now();
+    // The ledger read counts as time inside the agent wherever it happened; the wait for the hub does not.
+    const started = performance.now() - (local?.readMs ?? 0);
     const doctor = check.visit.doctor;
     if (this.options.titleCodes === 'reversed' && doctor?.title !== undefined) doctor.title = reversedLevelAsCode(doctor.title);
     const existing = this.held.get(check.id);
@@ -156,12 +186,7 @@ export class CheckService {
     let verdict: Verdict;
     let historySources: HistorySource[] | undefined;
     try {
-      const ledger = this.store.priorItems(check.patient.id, historySince(check.visit.date));
-      // The ledger names visits by their keyed reference; this check's own visit is the one it
-      // names in the clear, so rows of the current visit count as this visit (per-admission
-      // courses and limits), and no raw visit id was ever stored.
-      const currentRef = `${this.visitRef(check.visit.id)}/`;
-      for (const item of ledger) if (item.rxId.startsWith(currentRef)) item.rxId = `${check.visit.id}/${item.rxId.slice(currentRef.length)}`;
+      const ledger = (local ?? this.localHistory(check)).items;
       // The hub's rows that this PC's ledger does not have (other PCs' prescriptions).
       const fromHub = hubRows ? hubRowsAsLedger(ledger, hubRows) : [];
       const prior = mergeHistory(check.history, [...ledger, ...fromHub]);
