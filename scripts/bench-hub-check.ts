@@ -4,6 +4,8 @@
  * the hub and one without, and the same check frames sent to both in alternating blocks, so
  * that load from other work on this shared machine falls on both alike. Each check's patient
  * has rows at the hub, so the hub agent really waits for a lookup (within its default budget).
+ * A third block asks the hub for the same patients' history from this process, with the agent's
+ * own client and credential: the lookup's round trip alone, which the hub agent cannot undercut.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,6 +14,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { HubClient } from '../app/core/hub-client';
+import { historySince } from '../app/core/check-service';
+import { DEFAULT_HUB_BUDGET_MS } from '../app/core/hub-service';
 import { loadOrCreateKeyFile } from '../hub/security';
 import { issueEnrolmentCode } from '../hub/server';
 import { benchPatientId, fillBenchLedger } from '../hub/store/bench-data';
@@ -39,6 +43,8 @@ export interface HubCheckFigures {
   checks: number;
   off: LatencyFigures;
   on: LatencyFigures;
+  /** The history lookup alone, from this process to the hub (same patients, same client code). */
+  lookup: LatencyFigures;
   /** Checks on the hub agent whose verdict lists the hub among its history sources. */
   hubAnswered: number;
   ledgerRows: number;
@@ -118,6 +124,7 @@ export async function benchHubCheck(options: HubCheckOptions = {}): Promise<HubC
   let hub: HubProcess | undefined;
   const agents: ChildProcess[] = [];
   const sockets: WebSocket[] = [];
+  const closers: Array<() => void> = [];
   try {
     cluster = await startCluster();
     const url = await cluster.createDatabase('hub_check');
@@ -141,6 +148,8 @@ export async function benchHubCheck(options: HubCheckOptions = {}): Promise<HubC
     agents.push(off.child);
     const on = await startAgentProcess(join(work, 'agent-on'), { url: hub.url, credential: enrolled.credential });
     agents.push(on.child);
+    const lookupClient = new HubClient({ url: hub.url, credential: enrolled.credential });
+    closers.push(() => lookupClient.close());
     const offSocket = await connect(off.port);
     const onSocket = await connect(on.port);
     sockets.push(offSocket, onSocket);
@@ -153,20 +162,30 @@ export async function benchHubCheck(options: HubCheckOptions = {}): Promise<HubC
       const patient = { ...(example.patient as object), id: benchPatientId((index * 7_919) % patients) };
       return { id, frame: JSON.stringify({ ...example, id, ui: 'none', patient }) };
     };
+    // The agent asks from the visit's date back over the longest window a rule looks at.
+    const since = historySince((example.visit as { date: string }).date);
     // Warm both: connections to the hub, compiled code paths, SQLite pages.
     for (let index = 0; index < 200; index++) {
       const { id, frame } = frameFor(checks + index);
       await exchange(offSocket, frame, `${id}`);
       await exchange(onSocket, frame, `${id}`);
+      await lookupClient.lookupHistory(benchPatientId(((checks + index) * 7_919) % patients), since, { budgetMs: DEFAULT_HUB_BUDGET_MS });
     }
     const offSamples: number[] = [];
     const onSamples: number[] = [];
+    const lookupSamples: number[] = [];
     let hubAnswered = 0;
     for (let start = 0, round = 0; start < checks; start += block, round++) {
       // Alternate which agent goes first, so neither always follows the other.
-      const order = round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const);
+      const order = round % 2 === 0 ? (['off', 'on', 'lookup'] as const) : (['lookup', 'on', 'off'] as const);
       for (const which of order) {
         for (let index = start; index < Math.min(checks, start + block); index++) {
+          if (which === 'lookup') {
+            const started = performance.now();
+            await lookupClient.lookupHistory(benchPatientId((index * 7_919) % patients), since, { budgetMs: DEFAULT_HUB_BUDGET_MS });
+            lookupSamples.push(performance.now() - started);
+            continue;
+          }
           const { id, frame } = frameFor(index);
           const result = await exchange(which === 'on' ? onSocket : offSocket, frame, id);
           if (which === 'on') {
@@ -178,9 +197,10 @@ export async function benchHubCheck(options: HubCheckOptions = {}): Promise<HubC
         }
       }
     }
-    return { checks, off: figures(offSamples), on: figures(onSamples), hubAnswered, ledgerRows };
+    return { checks, off: figures(offSamples), on: figures(onSamples), lookup: figures(lookupSamples), hubAnswered, ledgerRows };
   } finally {
     for (const socket of sockets) socket.close();
+    for (const close of closers) close();
     for (const child of agents) await stopAgentProcess(child).catch(() => child.kill());
     await hub?.stop();
     cluster?.stop();

@@ -76,7 +76,7 @@ export class HubClient {
 
   /** Exchanges a one-time code for this PC's credential (store it in the data folder). */
   async enrol(request: EnrolRequest): Promise<EnrolReply> {
-    const reply = await this.post('/api/v1/enrol', request, AbortSignal.timeout(this.timeoutMs), false);
+    const reply = await this.post('/api/v1/enrol', request, this.timeoutMs, false);
     return this.expect(EnrolReply, reply);
   }
 
@@ -86,7 +86,7 @@ export class HubClient {
    */
   async deliver(events: HubEvent[]): Promise<DeliveryReply> {
     if (events.length === 0 || events.length > MAX_BATCH_EVENTS) throw new Error(`一批 1 到 ${MAX_BATCH_EVENTS} 个事件`);
-    const reply = await this.post('/api/v1/events', { events }, AbortSignal.timeout(this.timeoutMs), true);
+    const reply = await this.post('/api/v1/events', { events }, this.timeoutMs, true);
     return this.expect(DeliveryReply, reply);
   }
 
@@ -96,12 +96,7 @@ export class HubClient {
    */
   async lookupHistory(patientId: string, since: string, options: { budgetMs: number; limit?: number }): Promise<HubHistoryRow[] | null> {
     try {
-      const reply = await this.post(
-        '/api/v1/history',
-        { patientId, since, limit: options.limit },
-        AbortSignal.timeout(Math.max(1, options.budgetMs)),
-        true,
-      );
+      const reply = await this.post('/api/v1/history', { patientId, since, limit: options.limit }, Math.max(1, options.budgetMs), true);
       if (reply.status !== 200) return null;
       const parsed = parseHistoryReply(reply.body);
       return parsed.success ? parsed.data.rows : null;
@@ -128,7 +123,12 @@ export class HubClient {
     throw new HubError(code, message, reply.status >= 500 || reply.status === 429, reply.status);
   }
 
-  private post(path: string, body: unknown, signal: AbortSignal, authenticated: boolean): Promise<RawReply> {
+  /**
+   * One request, abandoned after `timeoutMs`. The timer is cleared when the request settles:
+   * `AbortSignal.timeout` would fire anyway, one abort (and its exception object) per lookup,
+   * landing in the middle of some later check.
+   */
+  private post(path: string, body: unknown, timeoutMs: number, authenticated: boolean): Promise<RawReply> {
     const payload = Buffer.from(JSON.stringify(body), 'utf8');
     const headers: Record<string, string | number> = {
       'Content-Type': 'application/json',
@@ -141,8 +141,11 @@ export class HubClient {
     }
     const url = new URL(path, this.base);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    timer.unref();
     return new Promise<RawReply>((resolve, reject) => {
-      const request = send(url, { method: 'POST', headers, agent: this.agent, signal }, (response: IncomingMessage) => {
+      const request = send(url, { method: 'POST', headers, agent: this.agent, signal: controller.signal }, (response: IncomingMessage) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('end', () => {
@@ -159,7 +162,7 @@ export class HubClient {
       });
       request.on('error', (error) => reject(networkError(error)));
       request.end(payload);
-    });
+    }).finally(() => clearTimeout(timer));
   }
 }
 
