@@ -1,92 +1,158 @@
 /**
- * The check's history lookup at the hub, against a hub that answers only when the test says so
- * (a plain HTTP server on loopback; no PostgreSQL needed): the agent reads its own ledger while
- * the hub has not answered yet, reads it once, and the verdict's `elapsedMs` counts the agent's
- * own work, not the wait for the hub. A hub that keeps the lookup past the budget is left
- * behind and the verdict says so.
+ * The check's history lookup at the hub, against a hub that answers only when the test says so:
+ * a plain HTTP server on loopback in a worker thread (its own event loop, so it sees a request
+ * arrive while the agent's thread is busy; no PostgreSQL needed). The lookup leaves before the
+ * agent reads its own ledger, so a slow read and the hub's round trip overlap; the ledger is
+ * read once; the verdict's `elapsedMs` counts the agent's own work, not the wait for the hub;
+ * a hub that keeps the lookup past the budget is left behind and the verdict says so.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { startAgent, type Agent } from '../app/core/agent';
 import { repeatCheck } from './hub-support';
 import { HisClient, TOKEN, temporaryDir } from './support';
 
+/** Holds each history request until the test answers its patient; deliveries get 503 (retried later). */
+const HELD_HUB = `
+const { parentPort } = require('node:worker_threads');
+const { createServer } = require('node:http');
+const held = new Map();
+const server = createServer((request, response) => {
+  const arrivedAt = Date.now();
+  const chunks = [];
+  request.on('data', (chunk) => chunks.push(chunk));
+  request.on('end', () => {
+    if (request.url !== '/api/v1/history') {
+      response.writeHead(503, { 'Content-Type': 'application/json' }).end('{"error":"unavailable","message":"test"}');
+      return;
+    }
+    const body = Buffer.concat(chunks).toString('utf8');
+    held.set(JSON.parse(body).patientId, response);
+    parentPort.postMessage({ type: 'lookup', arrivedAt, body });
+  });
+});
+parentPort.on('message', (message) => {
+  if (message.type === 'answer') {
+    const response = held.get(message.patientId);
+    held.delete(message.patientId);
+    if (response && !response.destroyed) response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ rows: message.rows }));
+  }
+  if (message.type === 'close') {
+    server.closeAllConnections();
+    server.close(() => parentPort.close());
+  }
+});
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ type: 'listening', port: server.address().port }));
+`;
+
+interface Lookup {
+  arrivedAt: number;
+  body: string;
+}
+
 describe('the history lookup at check time', { timeout: 60_000 }, () => {
-  let server: Server;
+  let hub: Worker;
   let url: string;
-  /** History requests waiting for the test to answer them. */
-  const held: Array<{ body: string; answer: (rows: unknown[]) => void }> = [];
-  let arrived: (() => void) | null = null;
+  const lookups: Lookup[] = [];
+  let onLookup: (() => void) | null = null;
 
   before(async () => {
-    server = createServer((request: IncomingMessage, response: ServerResponse) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        if (request.url !== '/api/v1/history') {
-          // Deliveries (the status report) are not what this test is about: retried later.
-          response.writeHead(503, { 'Content-Type': 'application/json' }).end('{"error":"unavailable","message":"test"}');
-          return;
-        }
-        held.push({
-          body: Buffer.concat(chunks).toString('utf8'),
-          answer: (rows) => {
-            if (!response.destroyed) response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ rows }));
-          },
-        });
-        arrived?.();
-      });
+    hub = new Worker(HELD_HUB, { eval: true });
+    hub.on('message', (message: { type: string; port?: number } & Lookup) => {
+      if (message.type === 'lookup') {
+        lookups.push({ arrivedAt: message.arrivedAt, body: message.body });
+        onLookup?.();
+      }
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const port = await new Promise<number>((resolve) => hub.once('message', (message: { port: number }) => resolve(message.port)));
+    url = `http://127.0.0.1:${port}`;
   });
   after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    const exited = new Promise((resolve) => hub.once('exit', resolve));
+    hub.postMessage({ type: 'close' });
+    await exited;
   });
 
-  const nextLookup = (): Promise<void> => new Promise((resolve) => (arrived = resolve));
+  const nextLookup = (): Promise<Lookup> =>
+    new Promise((resolve) => {
+      const seen = lookups.length;
+      onLookup = () => {
+        if (lookups.length > seen) resolve(lookups[seen]!);
+      };
+    });
+  const answer = (patientId: string, rows: unknown[] = []): void => hub.postMessage({ type: 'answer', patientId, rows });
 
-  async function withAgent(budgetMs: number, run: (agent: Agent, ledgerReads: () => number) => Promise<void>): Promise<void> {
+  /** How long each ledger read takes (0: as it comes; more: a busy disk). */
+  let slowReadMs = 0;
+
+  /** An agent with this hub, its ledger reads recorded with the time each began. */
+  async function withAgent(budgetMs: number, run: (agent: Agent, reads: number[]) => Promise<void>): Promise<void> {
+    slowReadMs = 0;
     const dir = temporaryDir();
     const agent = await startAgent({ dataDir: dir.path, port: 0, token: TOKEN, hub: { url, credential: 'agent1.secret-secret-secret-1234', budgetMs }, log: () => undefined });
-    let reads = 0;
+    const reads: number[] = [];
     const store = agent.store;
     const priorItems = store.priorItems.bind(store);
     store.priorItems = (patientId, since) => {
-      reads += 1;
+      reads.push(Date.now());
+      for (const until = Date.now() + slowReadMs; Date.now() < until; );
       return priorItems(patientId, since);
     };
     try {
-      await run(agent, () => reads);
+      await run(agent, reads);
     } finally {
       await agent.stop();
       dir.remove();
     }
   }
 
-  test('the ledger is read while the hub has not answered, once; the wait is not counted in elapsedMs', async () => {
-    await withAgent(30_000, async (agent, ledgerReads) => {
+  test('the lookup leaves before the ledger is read: a slow read and the round trip overlap; the ledger is read once', async () => {
+    await withAgent(30_000, async (agent, reads) => {
+      const his = await HisClient.connect(agent.port);
+      try {
+        // A first check opens the connection to the hub, kept alive from then on, as on a ward PC.
+        const first = nextLookup();
+        his.send(repeatCheck('lookup-0', 'P-LOOKUP-0'));
+        await first;
+        answer('P-LOOKUP-0');
+        await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-0');
+        slowReadMs = 400;
+        reads.length = 0;
+        const lookup = nextLookup();
+        his.send(repeatCheck('lookup-1', 'P-LOOKUP-1'));
+        const arrived = await lookup;
+        assert.equal((JSON.parse(arrived.body) as { patientId: string }).patientId, 'P-LOOKUP-1');
+        assert.equal(reads.length, 1);
+        // The hub had the request while the 400 ms read was still going on.
+        assert.ok(arrived.arrivedAt < reads[0]! + 300, `request arrived ${arrived.arrivedAt - reads[0]!} ms after the read began`);
+        answer('P-LOOKUP-1');
+        const verdict = await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-1');
+        assert.deepEqual(verdict.historySources, ['ledger', 'hub']);
+        assert.equal(reads.length, 1, 'the ledger is read once per check');
+        // The read is the agent's own work and counts.
+        assert.ok((verdict.elapsedMs as number) >= 400, `elapsedMs ${String(verdict.elapsedMs)}`);
+      } finally {
+        await his.close();
+      }
+    });
+  });
+
+  test('elapsedMs counts the agent’s own work, not the wait for the hub', async () => {
+    await withAgent(30_000, async (agent) => {
       const his = await HisClient.connect(agent.port);
       try {
         const lookup = nextLookup();
         const sentAt = Date.now();
-        his.send(repeatCheck('lookup-1', 'P-LOOKUP-1'));
+        his.send(repeatCheck('lookup-2', 'P-LOOKUP-2'));
         await lookup;
-        assert.equal(held.length, 1);
-        assert.equal((JSON.parse(held[0]!.body) as { patientId: string }).patientId, 'P-LOOKUP-1');
-        // The hub has not answered, and the ledger has been read already.
-        assert.equal(ledgerReads(), 1);
         await new Promise((resolve) => setTimeout(resolve, 400));
-        held.shift()!.answer([]);
-        const verdict = await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-1');
+        answer('P-LOOKUP-2');
+        const verdict = await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-2');
         const waited = Date.now() - sentAt;
         assert.deepEqual(verdict.historySources, ['ledger', 'hub']);
-        assert.equal(ledgerReads(), 1, 'the ledger is read once per check');
         assert.ok(waited >= 400, `the verdict waited for the hub (${waited} ms)`);
-        assert.ok((verdict.elapsedMs as number) < waited - 300, `elapsedMs ${String(verdict.elapsedMs)} counts the agent's work, not the ${waited} ms wait`);
+        assert.ok((verdict.elapsedMs as number) < waited - 300, `elapsedMs ${String(verdict.elapsedMs)} of a ${waited} ms wait`);
       } finally {
         await his.close();
       }
@@ -94,17 +160,17 @@ describe('the history lookup at check time', { timeout: 60_000 }, () => {
   });
 
   test('a hub that keeps the lookup past the budget is left behind: the verdict comes from the ledger alone', async () => {
-    await withAgent(100, async (agent, ledgerReads) => {
+    await withAgent(100, async (agent, reads) => {
       const his = await HisClient.connect(agent.port);
       try {
         const lookup = nextLookup();
-        his.send(repeatCheck('lookup-2', 'P-LOOKUP-2'));
+        his.send(repeatCheck('lookup-3', 'P-LOOKUP-3'));
         await lookup;
-        const verdict = await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-2');
+        const verdict = await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-3');
         assert.deepEqual(verdict.historySources, ['ledger']);
-        assert.equal(ledgerReads(), 1);
+        assert.equal(reads.length, 1);
         // Answered after the verdict went out: nothing changes, nothing breaks.
-        held.shift()!.answer([]);
+        answer('P-LOOKUP-3');
       } finally {
         await his.close();
       }

@@ -137,8 +137,10 @@ export class CheckService {
     assertWithinWork(check.items.length, check.history.length);
     const lookup = hubHistory(check.patient.id, historySince(check.visit.date)).catch(() => null);
     // This PC's ledger is read while the hub answers, so that the lookup's round trip, not the
-    // sum of both, is what the check waits for. A commit that arrives meanwhile came after this
-    // check on its connection, so the check need not see it.
+    // sum of both, is what the check waits for. Node's HTTP client writes a request on a kept-
+    // alive connection in a next tick: yield one first, or the read would run before the request
+    // leaves. A commit that arrives meanwhile came after this check, so the check need not see it.
+    await new Promise<void>((resolve) => process.nextTick(resolve));
     let local: LocalHistory | undefined;
     try {
       local = this.localHistory(check);
