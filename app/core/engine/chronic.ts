@@ -262,7 +262,7 @@ function yearToDate(
   const slot = new Map<CompiledChronicRule, number>();
   identified.forEach((rule, index) => slot.set(rule, 2 * index));
   const sums = new Float64Array(2 * identified.length);
-  for (const { prior } of context.priors) {
+  for (const prior of context.history) {
     if (prior.channel !== 'insured' || prior.date < yearStart || prior.date > context.visitDate) continue;
     if (!isMedicine(prior.category)) continue;
     for (const rule of scopes.rulesAllowing(prior.code, prior.hospCode)) {

@@ -62,7 +62,12 @@ export interface EvaluationContext {
   /** Whole years at the visit date; undefined without a birth date. */
   readonly age?: number;
   readonly items: readonly ItemView[];
-  readonly priors: readonly PriorView[];
+  /**
+   * The merged history without this order's own committed lines, newest first. The few rules
+   * that read lines of other drugs (caps over a period, `priorDrugs`) take a view of those they
+   * count with {@link priorView}.
+   */
+  readonly history: readonly PriorPrescription[];
   /**
    * Same-generic key → earlier prescriptions, newest first. Like the two maps below, it holds
    * only the keys of this order's items: the rules look up nothing else.
@@ -140,6 +145,17 @@ function lineAmount(item: Item): number {
   return 0;
 }
 
+/** An earlier line with its keys and supply window worked out, as of the visit's day. */
+export function priorView(
+  prior: PriorPrescription,
+  visitDay: number,
+  identity = identityOf(prior.code, prior.hospCode),
+  therapeutic = prior.code === undefined ? undefined : therapeuticClass(prior.code),
+): PriorView {
+  const day = dayNumber(prior.date);
+  return { prior, identity, therapeuticClass: therapeutic, day, daysAgo: visitDay - day };
+}
+
 /** Builds the per-check context. `prior` is the merged history, newest first. */
 export function buildContext(rules: CompiledRules, check: Check, prior: readonly PriorPrescription[]): EvaluationContext {
   const visitDate = check.visit.date;
@@ -162,8 +178,9 @@ export function buildContext(rules: CompiledRules, check: Check, prior: readonly
   // A re-check of an order that was already committed on this PC must not find itself in the
   // ledger. The agent writes `visitId/checkId#line` (check ids may repeat across visits); the
   // store contract's plain `checkId#line` is recognised too.
-  const ownPrefixes = [`${check.visit.id}/${check.id}#`, `${check.id}#`];
-  const priors: PriorView[] = [];
+  const ownPrefix = `${check.visit.id}/${check.id}#`;
+  const ownPlainPrefix = `${check.id}#`;
+  const history: PriorPrescription[] = [];
   // Keyed in advance by the items' own keys: most of a long history is other drugs, and lists
   // for them would be built for nothing on every check.
   const priorsByIdentity = new Map<string, PriorView[]>();
@@ -174,25 +191,23 @@ export function buildContext(rules: CompiledRules, check: Check, prior: readonly
     if (view.hospCode !== undefined && !priorsByHospCode.has(view.hospCode)) priorsByHospCode.set(view.hospCode, []);
     if (view.therapeuticClass !== undefined && !priorsByClass.has(view.therapeuticClass)) priorsByClass.set(view.therapeuticClass, []);
   }
-  // Histories repeat a handful of dates many times; parse each once.
-  const days = new Map<string, number>();
   for (const entry of prior) {
-    if (entry.source === 'ledger' && entry.rxId !== undefined && ownPrefixes.some((prefix) => entry.rxId!.startsWith(prefix))) continue;
-    let day = days.get(entry.date);
-    if (day === undefined) days.set(entry.date, (day = dayNumber(entry.date)));
-    const view: PriorView = {
-      prior: entry,
-      identity: identityOf(entry.code, entry.hospCode),
-      therapeuticClass: entry.code === undefined ? undefined : therapeuticClass(entry.code),
-      day,
-      daysAgo: visitDay - day,
-    };
-    priors.push(view);
-    priorsByIdentity.get(view.identity)?.push(view);
-    if (entry.hospCode !== undefined) priorsByHospCode.get(entry.hospCode)?.push(view);
-    if (view.therapeuticClass !== undefined) priorsByClass.get(view.therapeuticClass)?.push(view);
+    const rxId = entry.rxId;
+    if (entry.source === 'ledger' && rxId !== undefined && (rxId.startsWith(ownPrefix) || rxId.startsWith(ownPlainPrefix))) continue;
+    history.push(entry);
+    // A view only for the lines some item of this order looks up: the rest of a long history
+    // is other drugs, and a view of each was most of what building the context allocated.
+    const identity = identityOf(entry.code, entry.hospCode);
+    const therapeutic = entry.code === undefined ? undefined : therapeuticClass(entry.code);
+    const byIdentity = priorsByIdentity.get(identity);
+    const byHospCode = entry.hospCode === undefined ? undefined : priorsByHospCode.get(entry.hospCode);
+    const byClass = therapeutic === undefined ? undefined : priorsByClass.get(therapeutic);
+    if (!byIdentity && !byHospCode && !byClass) continue;
+    const view = priorView(entry, visitDay, identity, therapeutic);
+    byIdentity?.push(view);
+    byHospCode?.push(view);
+    byClass?.push(view);
   }
-
   const birthDate = check.patient.birthDate;
   return {
     rules,
@@ -202,7 +217,7 @@ export function buildContext(rules: CompiledRules, check: Check, prior: readonly
     diagnoses: check.diagnoses.map((diagnosis) => normalizeDiagnosisCode(diagnosis.code)),
     age: birthDate === undefined ? undefined : ageAt(birthDate, visitDate),
     items,
-    priors,
+    history,
     priorsByIdentity,
     priorsByHospCode,
     priorsByClass,

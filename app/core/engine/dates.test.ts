@@ -25,3 +25,18 @@ test('calendar arithmetic crosses months, years and leap days', () => {
   assert.equal(daysBetween('2026-11-24', '2026-11-20'), -4);
   assert.equal(dayNumber('1970-01-02'), 1);
 });
+
+test('day numbers agree with Date.UTC on every day from 1600 to 2400', () => {
+  const millisecondsPerDay = 86_400_000;
+  const first = Date.UTC(1600, 0, 1) / millisecondsPerDay;
+  const last = Date.UTC(2400, 11, 31) / millisecondsPerDay;
+  let compared = 0;
+  for (let day = first; day <= last; day += 1) {
+    const date = new Date(day * millisecondsPerDay).toISOString().slice(0, 10);
+    if (dayNumber(date) !== day) assert.fail(`${date}: ${dayNumber(date)}, expected ${day}`);
+    compared += 1;
+  }
+  assert.equal(compared, last - first + 1);
+  // Other shapes go the Date.UTC way, as before: not a day.
+  assert.ok(Number.isNaN(dayNumber('1970-1-2')));
+});

@@ -5,7 +5,7 @@
  */
 import type { CompiledLimitRule } from '../../../rules-cache/compile';
 import { matchesAnyPrefix } from '../../../rules-cache/codes';
-import { applies, type EvaluationContext, type ItemView, type PriorView } from './context';
+import { applies, priorView, type EvaluationContext, type ItemView, type PriorView } from './context';
 import { describeItem, draft, itemNames, lineList, money, renderMessage, type DraftFinding } from './findings';
 
 const periodNames = { day: '每日', visit: '每次就诊', admission: '每次住院', year: '每年', lifetime: '累计' } as const;
@@ -54,10 +54,12 @@ export function checkLimits(context: EvaluationContext): DraftFinding[] {
     const byQuantity = rule.maxQty !== undefined;
     const max = rule.maxQty ?? rule.maxCount ?? 0;
     const measure = (qty: number | undefined) => (byQuantity ? (qty ?? 1) : 1);
-    const earlier = context.priors.filter(
-      (prior) =>
-        prior.prior.channel === 'insured' && inGroup(compiled, prior.prior.code, prior.prior.hospCode) && inPeriod(compiled, prior, context),
-    );
+    const earlier: PriorView[] = [];
+    for (const prior of context.history) {
+      if (prior.channel !== 'insured' || !inGroup(compiled, prior.code, prior.hospCode)) continue;
+      const view = priorView(prior, context.visitDay);
+      if (inPeriod(compiled, view, context)) earlier.push(view);
+    }
     const earlierTotal = money(earlier.reduce((sum, prior) => sum + measure(prior.prior.qty), 0));
     const current = money(group.reduce((sum, view) => sum + measure(view.item.qty), 0));
     const total = money(earlierTotal + current);

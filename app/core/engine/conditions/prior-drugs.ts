@@ -7,6 +7,8 @@
  * proves nothing about the first line.
  */
 import { matchesAnyPrefix } from '../../../../rules-cache/codes';
+import { identityOf } from '../context';
+import { dayNumber } from '../dates';
 import type { Condition } from './outcome';
 
 /** rules.md v2: `withinDays` defaults to a year. */
@@ -18,13 +20,14 @@ export const priorDrugsCondition: Condition = ({ fields }, view, context, result
   const withinDays = prior.withinDays ?? DEFAULT_WITHIN_DAYS;
   let found = 0;
   let days = 0;
-  for (const earlier of context.priors) {
-    const code = earlier.prior.code;
-    if (code === undefined || earlier.daysAgo < 0 || earlier.daysAgo > withinDays) continue;
-    if (earlier.identity === view.identity || !matchesAnyPrefix(code, prior.drugs)) continue;
+  for (const earlier of context.history) {
+    const code = earlier.code;
+    if (code === undefined || !matchesAnyPrefix(code, prior.drugs)) continue;
+    const daysAgo = context.visitDay - dayNumber(earlier.date);
+    if (daysAgo < 0 || daysAgo > withinDays || identityOf(code, earlier.hospCode) === view.identity) continue;
     found += 1;
     // A line without days still shows the drug was given: one day.
-    days += earlier.prior.days ?? 1;
+    days += earlier.days ?? 1;
   }
   const name = prior.name ?? prior.drugs.join('、');
   if (found > 0 && (prior.minDays === undefined || days >= prior.minDays)) return;
