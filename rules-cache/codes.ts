@@ -89,7 +89,9 @@ export class DiagnosisMatcher {
 
   /** True when the (already normalised, see {@link normalizeDiagnosisCode}) code matches any pattern. */
   matchesNormalized(normalizedCode: string): boolean {
-    for (const pattern of this.patterns) if (matchesCompiledPattern(pattern, normalizedCode)) return true;
+    // Indexed: for-of over this frozen list made an iterator result per pattern on every call.
+    const patterns = this.patterns;
+    for (let index = 0; index < patterns.length; index += 1) if (matchesCompiledPattern(patterns[index]!, normalizedCode)) return true;
     return false;
   }
 

@@ -265,8 +265,10 @@ function yearToDate(
   for (const prior of context.history) {
     if (prior.channel !== 'insured' || prior.date < yearStart || prior.date > context.visitDate) continue;
     if (!isMedicine(prior.category)) continue;
-    for (const rule of scopes.rulesAllowing(prior.code, prior.hospCode)) {
-      const at = slot.get(rule)!;
+    const allowing = scopes.rulesAllowing(prior.code, prior.hospCode);
+    // Indexed: for-of here made an iterator result for every earlier row of the year.
+    for (let index = 0; index < allowing.length; index += 1) {
+      const at = slot.get(allowing[index]!)!;
       sums[at]! += prior.amount ?? 0;
       sums[at + 1]! += prior.qty ?? 0;
     }

@@ -106,7 +106,11 @@ export function rulesForCodes(rules: CompiledRules, code: string | undefined, ho
     else found = [...list];
   };
   if (code !== undefined) {
-    for (const length of rules.prefixLengths) {
+    // Indexed loops here and below: for-of over the compiled (frozen) lists made an iterator
+    // result per step, on every item of every check.
+    const lengths = rules.prefixLengths;
+    for (let index = 0; index < lengths.length; index += 1) {
+      const length = lengths[index]!;
       if (length > code.length) break;
       add(rules.byDrugPrefix.get(code.slice(0, length)));
     }
@@ -119,7 +123,8 @@ export function rulesForCodes(rules: CompiledRules, code: string | undefined, ho
   const repeat: CompiledRepeatRule[] = [];
   const days: CompiledDaysRule[] = [];
   const limit: CompiledLimitRule[] = [];
-  for (const compiled of ordered) {
+  for (let index = 0; index < ordered.length; index += 1) {
+    const compiled = ordered[index]!;
     switch (compiled.kind) {
       case 'indication':
         indication.push(compiled);

@@ -93,7 +93,10 @@ export function checkIndications(context: EvaluationContext): DraftFinding[] {
   const findings: DraftFinding[] = [];
   for (const view of context.items) {
     if (!view.insured) continue;
-    for (const compiled of view.rules.indication) {
+    const rules = view.rules.indication;
+    // Indexed: for-of over this (frozen) list made an iterator result per rule and line.
+    for (let index = 0; index < rules.length; index += 1) {
+      const compiled = rules[index]!;
       if (!applies(compiled, context)) continue;
       const outcomes = alternativeOutcomes(compiled, view, context);
       if (outcomes.some((outcome) => outcome.status === 'met')) continue;

@@ -124,7 +124,9 @@ export function checkRepeats(context: EvaluationContext): DraftFinding[] {
   for (const view of context.items) {
     if (view.item.category !== 'drug') continue;
     const rules = mergeRules(context.rules.repeatGeneral, view.rules.repeat);
-    for (const compiled of rules) {
+    // Indexed: for-of over these (frozen) lists made an iterator result per rule and line.
+    for (let index = 0; index < rules.length; index += 1) {
+      const compiled = rules[index]!;
       if (!isApplicable(compiled) || !passesFilters(compiled, view.code)) continue;
       const lines = linesOfRule.get(compiled);
       if (lines) lines.push(view);
