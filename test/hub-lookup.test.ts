@@ -117,21 +117,21 @@ describe('the history lookup at check time', { timeout: 60_000 }, () => {
         await first;
         answer('P-LOOKUP-0');
         await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-0');
-        slowReadMs = 400;
+        slowReadMs = 1_000;
         reads.length = 0;
         const lookup = nextLookup();
         his.send(repeatCheck('lookup-1', 'P-LOOKUP-1'));
         const arrived = await lookup;
         assert.equal((JSON.parse(arrived.body) as { patientId: string }).patientId, 'P-LOOKUP-1');
         assert.equal(reads.length, 1);
-        // The hub had the request while the 400 ms read was still going on.
-        assert.ok(arrived.arrivedAt < reads[0]! + 300, `request arrived ${arrived.arrivedAt - reads[0]!} ms after the read began`);
+        // The hub had the request while the 1 s read was still going on.
+        assert.ok(arrived.arrivedAt < reads[0]! + 800, `request arrived ${arrived.arrivedAt - reads[0]!} ms after the read began`);
         answer('P-LOOKUP-1');
         const verdict = await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-1');
         assert.deepEqual(verdict.historySources, ['ledger', 'hub']);
         assert.equal(reads.length, 1, 'the ledger is read once per check');
         // The read is the agent's own work and counts.
-        assert.ok((verdict.elapsedMs as number) >= 400, `elapsedMs ${String(verdict.elapsedMs)}`);
+        assert.ok((verdict.elapsedMs as number) > 900, `elapsedMs ${String(verdict.elapsedMs)}`);
       } finally {
         await his.close();
       }
@@ -146,13 +146,13 @@ describe('the history lookup at check time', { timeout: 60_000 }, () => {
         const sentAt = Date.now();
         his.send(repeatCheck('lookup-2', 'P-LOOKUP-2'));
         await lookup;
-        await new Promise((resolve) => setTimeout(resolve, 400));
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
         answer('P-LOOKUP-2');
         const verdict = await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-2');
         const waited = Date.now() - sentAt;
         assert.deepEqual(verdict.historySources, ['ledger', 'hub']);
-        assert.ok(waited >= 400, `the verdict waited for the hub (${waited} ms)`);
-        assert.ok((verdict.elapsedMs as number) < waited - 300, `elapsedMs ${String(verdict.elapsedMs)} of a ${waited} ms wait`);
+        assert.ok(waited >= 1_000, `the verdict waited for the hub (${waited} ms)`);
+        assert.ok((verdict.elapsedMs as number) < waited - 800, `elapsedMs ${String(verdict.elapsedMs)} of a ${waited} ms wait`);
       } finally {
         await his.close();
       }
