@@ -69,8 +69,7 @@ async function serialise(library: RuleLibrary): Promise<Pick<LibraryWrite, 'ids'
     kinds.push(row.kind);
     pending.push(row.body);
     if (pending.length === STAGE_SLICE) encodePending();
-    // Asked every 64 rules, not every rule: each ask is an await.
-    if (ids.length % 64 === 0) await slicer.pause();
+    if (slicer.due()) await slicer.pause();
   }
   encodePending();
   // One buffer of its own, so that it can be moved to the worker rather than copied.

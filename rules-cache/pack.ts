@@ -611,7 +611,7 @@ async function parsePackDocument(body: Uint8Array, slicer: TimeSlicer): Promise<
         addPiece(carry + chunk.slice(start, index), false);
         carry = '';
         start = index + 1;
-        if (rules.length % 64 === 0) await slicer.pause();
+        if (slicer.due()) await slicer.pause();
       }
     }
     if (tail === undefined) {
@@ -668,7 +668,7 @@ async function validateSliced(raw: readonly unknown[], slicer: TimeSlicer): Prom
         problems.push({ index, ruleId: rule.id, field: 'id', message: `规则编号重复(第 ${earlier + 1} 条已使用)` });
       }
     }
-    if (index % 64 === 63) await slicer.pause();
+    if (slicer.due()) await slicer.pause();
   }
   return { rules, problems };
 }
