@@ -217,17 +217,32 @@ export async function syncNow(port: number): Promise<string> {
   }
 }
 
+/** The sync ended before the poll saw the moment it waited for: a kill now would not land inside it. */
+export class SyncEndedFirst extends Error {}
+
+/** Watches the agent's answer to a sync request; `ended()` says whether it has come. */
+function watch(sync: Promise<string>): () => string | undefined {
+  let result: string | undefined;
+  void sync.then((value) => (result = value));
+  return () => result;
+}
+
 /**
  * Resolves once the agent is writing a staged library and has written at least `rows` of its
- * rules (read through a read-only connection, as WAL allows beside the writer).
+ * rules (read through a read-only connection, as WAL allows beside the writer). Rejects with
+ * {@link SyncEndedFirst} if `sync` (the agent's answer to the sync request) settles first: a
+ * machine busy enough to starve this poll can let a small pack be written and made active
+ * between two looks, and then the staged rows never appear.
  */
-export async function untilStaging(dataDir: string, rows: number, timeoutMs = 120_000): Promise<void> {
+export async function untilStaging(dataDir: string, rows: number, sync: Promise<string>, timeoutMs = 120_000): Promise<void> {
   const raw = new Database(join(dataDir, 'rxgate.db'), { readonly: true, fileMustExist: true });
   const staged = raw.prepare('SELECT count(*) FROM rules WHERE library_id IN (SELECT id FROM libraries WHERE staged = 1)').pluck();
+  const ended = watch(sync);
   const deadline = Date.now() + timeoutMs;
   try {
-    while ((staged.get() as number) < rows) {
-      if (Date.now() > deadline) throw new Error(`no staging of ${rows} rules within ${timeoutMs} ms`);
+    for (let seen = staged.get() as number; seen < rows; seen = staged.get() as number) {
+      if (ended() !== undefined) throw new SyncEndedFirst(`the sync ended (${ended()}) before ${rows} staged rules were seen`);
+      if (Date.now() > deadline) throw new Error(`no staging of ${rows} rules within ${timeoutMs} ms (${seen} staged so far)`);
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
   } finally {
@@ -235,10 +250,12 @@ export async function untilStaging(dataDir: string, rows: number, timeoutMs = 12
   }
 }
 
-/** Resolves once the agent's status says a sync is under way. */
-export async function untilSyncing(port: number, timeoutMs = 60_000): Promise<void> {
+/** Resolves once the agent's status says a sync is under way; rejects like {@link untilStaging}. */
+export async function untilSyncing(port: number, sync: Promise<string>, timeoutMs = 60_000): Promise<void> {
+  const ended = watch(sync);
   const deadline = Date.now() + timeoutMs;
   while (((await agentStatus(port)).sync as { state: string }).state !== 'syncing') {
+    if (ended() !== undefined) throw new SyncEndedFirst(`the sync ended (${ended()}) before its status was seen`);
     if (Date.now() > deadline) throw new Error('the sync did not start');
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
