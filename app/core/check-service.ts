@@ -18,6 +18,7 @@ import { Cancel, DoctorChoice, parseCheck, parseCommit, type Check, type Decisio
 import type { PendingChange, PendingView, RecentCheck } from './protocol/ui';
 import { ProtocolError } from './protocol/errors';
 import type { RulesService } from './rules-service';
+import { TextSlabs } from './text-slabs';
 import type { Writer } from './writer';
 
 export interface CheckServiceOptions {
@@ -73,9 +74,11 @@ class HeldCheck {
   committed?: boolean;
   timer?: NodeJS.Timeout;
   private objects: { check: Check; verdict: Verdict } | undefined;
+  /** The verdict's JSON as the reply sent it, kept for the text below. */
+  private verdictJson: string | undefined;
   /**
-   * Their JSON as UTF-8 bytes outside the JavaScript heap, made once: the check and verdict
-   * never change after they are held.
+   * Their JSON as UTF-8 bytes outside the JavaScript heap (text-slabs.ts), made once: the
+   * check and verdict never change after they are held.
    */
   private text: Buffer | undefined;
 
@@ -107,11 +110,23 @@ class HeldCheck {
     return this.objects;
   }
 
+  /** Whether `verdict` is the one this check holds (not one of an earlier check under the same id). */
+  holds(verdict: Verdict): boolean {
+    return this.objects?.verdict === verdict;
+  }
+
+  /** The verdict's JSON, made once for the reply and the text alike. */
+  verdictText(): string {
+    this.verdictJson ??= JSON.stringify(this.verdict);
+    return this.verdictJson;
+  }
+
   /** Lets go of the objects unless the popup still shows them; `check` and `verdict` read the text again. */
-  settle(): void {
+  settle(texts: TextSlabs): void {
     if (this.pending || !this.objects) return;
-    this.text ??= Buffer.from(JSON.stringify([this.objects.check, this.objects.verdict]), 'utf8');
+    this.text ??= texts.copy(`[${JSON.stringify(this.objects.check)},${this.verdictText()}]`);
     this.objects = undefined;
+    this.verdictJson = undefined;
   }
 }
 
@@ -135,6 +150,8 @@ export class CheckService {
   /** Ids of the checks waiting for the doctor, oldest first. */
   private readonly pendingIds = new Set<string>();
   private readonly waiters = new Map<string, Set<(decision: Decision | null) => void>>();
+  /** Where held checks keep their text. */
+  private readonly texts = new TextSlabs();
   readonly stats: { total: number; byResult: Record<Result, number>; recent: RecentCheck[] } = {
     total: 0,
     byResult: { pass: 0, warn: 0, block: 0, unchecked: 0 },
@@ -317,7 +334,7 @@ export class CheckService {
         },
       };
       // The last reader of a plain answered check: from here on it is held as text.
-      held.settle();
+      held.settle(this.texts);
       return record;
     });
   }
@@ -341,6 +358,15 @@ export class CheckService {
       throw error;
     }
     return this.storeDecision(held, resolved, 'popup');
+  }
+
+  /**
+   * The verdict as the text a transport sends: made once, and kept by the held check, which
+   * would otherwise make the same text again when it is turned into text.
+   */
+  replyText(verdict: Verdict): string {
+    const held = this.held.get(verdict.id);
+    return held?.holds(verdict) ? held.verdictText() : JSON.stringify(verdict);
   }
 
   /** A held check as the national interface sees it, or undefined when this agent does not hold it. */
@@ -387,7 +413,7 @@ export class CheckService {
     if (held.pending) this.dropPending(held, true);
     this.events.emit('decision', decision);
     this.resolveWaiters(held.id, decision);
-    held.settle();
+    held.settle(this.texts);
     return decision;
   }
 
@@ -439,7 +465,7 @@ export class CheckService {
     held.cancelled = true;
     if (held.pending) this.dropPending(held, true);
     this.resolveWaiters(held.id, null);
-    held.settle();
+    held.settle(this.texts);
     return { id: held.id, closed };
   }
 
@@ -461,7 +487,7 @@ export class CheckService {
       held.cancelled = true;
       this.dropPending(held, false);
       this.resolveWaiters(id, null);
-      held.settle();
+      held.settle(this.texts);
       removed.push(id);
     }
     if (removed.length > 0) this.events.emit('pending', { added: [], removed });
@@ -517,7 +543,7 @@ export class CheckService {
     held.committed = true;
     if (held.pending) this.dropPending(held, true);
     if (wasPending) this.resolveWaiters(held.id, null);
-    held.settle();
+    held.settle(this.texts);
     return { id: held.id, recorded };
   }
 
@@ -543,7 +569,7 @@ export class CheckService {
     if (why === 'limit') this.log(`提醒 ${id} 因等待处理的提醒过多而关闭, 已通知 HIS`);
     this.events.emit('timeout', id, new ProtocolError('decision_timeout', message, undefined));
     this.resolveWaiters(id, null);
-    held.settle();
+    held.settle(this.texts);
   }
 
   private dropPending(held: HeldCheck, notify: boolean): void {

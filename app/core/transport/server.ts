@@ -199,6 +199,11 @@ export class LocalServer {
    * of any size is accepted, so memory per connection stays within the cap plus one frame.
    */
   private send(connection: Connection, message: unknown, written?: (error?: Error) => void): void {
+    this.sendText(connection, JSON.stringify(message), written);
+  }
+
+  /** `send` for a message already in its JSON text. */
+  private sendText(connection: Connection, text: string, written?: (error?: Error) => void): void {
     const { socket } = connection;
     if (socket.readyState !== WebSocket.OPEN) return;
     const cap = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
@@ -206,7 +211,7 @@ export class LocalServer {
       this.dropSlowClient(connection, `积压 ${socket.bufferedAmount} 字节, 上限 ${cap} 字节`);
       return;
     }
-    socket.send(JSON.stringify(message), written);
+    socket.send(text, written);
   }
 
   /** Drops a client that does not take what it is sent, before it costs more memory. */
@@ -359,7 +364,7 @@ export class LocalServer {
         case 'check':
           // Asynchronous only where a hub is asked for the patient's history (within its budget).
           checks.checkWithHub(message, connection.id).then(
-            (verdict) => this.send(connection, verdict),
+            (verdict) => this.sendText(connection, checks.replyText(verdict)),
             (error: unknown) => this.replyError(connection, toProtocolError(error, this.options.log), id),
           );
           return;
