@@ -58,11 +58,10 @@ export interface CheckEvents {
 /**
  * A check the agent remembers after answering it, for `commit`, the popup, long-polls and 3103.
  * Once nothing is about to read it (answered, audited, not waiting for the doctor) it keeps the
- * check and its verdict as one JSON text instead of object trees, and reads them back from it
- * when asked. The 500 remembered checks as objects were copied by every young-generation
- * collection until they reached the old generation: about 85 KB a check, copied twice, which
- * made each collection 3.8–4.2 ms instead of 2.3–2.4 ms and cost 0.3 ms of main thread a
- * check (docs/benchmarks.md). A string is copied whole, with nothing inside it to trace.
+ * check and its verdict as one UTF-8 JSON text outside the JavaScript heap, and reads them back
+ * from it when asked. Held as object trees, the 500 remembered checks were copied by every
+ * young-generation collection until they reached the old generation, which made each of those
+ * collections about half as long again (docs/benchmarks.md, "Held checks").
  */
 class HeldCheck {
   readonly id: string;
@@ -117,6 +116,8 @@ class HeldCheck {
 
   /** The verdict's JSON, made once for the reply and the text alike. */
   verdictText(): string {
+    // Not kept beside a popup, which may wait long with hundreds of findings: made again when it settles.
+    if (this.pending) return JSON.stringify(this.verdict);
     this.verdictJson ??= JSON.stringify(this.verdict);
     return this.verdictJson;
   }
