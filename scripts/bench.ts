@@ -8,7 +8,8 @@
  *
  * The WebSocket latency is measured against a floor in the same run: a bare WebSocket server
  * (scripts/bench-floor.js) that only parses each frame and answers, driven by the same client
- * with the same frames, in alternating blocks so that the machine's load falls on both alike.
+ * (scripts/bench-client.js, a process of its own) with the same frames, in alternating blocks so
+ * that the machine's load falls on both alike.
  * The bounded cases (scripts/bench-bounded.ts) follow, against the same agent process.
  */
 import { fork, spawnSync } from 'node:child_process';
@@ -25,7 +26,7 @@ import { compileRules } from '../rules-cache/compile';
 import { validateRules, type RuleLibrary } from '../rules-cache/model';
 import { openStore } from '../rules-cache/store';
 import { createServer } from 'node:http';
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { buildPack, generateKeyPair, publishPack } from '../rules-cache/pack';
 import { generateCheck, generateLedgerOrder, generateLibrary, patientId, seededRandom } from './bench-data';
 import { compareEngines, compileGenerated } from './bench-engine';
@@ -194,37 +195,36 @@ async function main(): Promise<void> {
       return opened;
     };
     const socket = await connect(`ws://127.0.0.1:${ready.port}/v1?token=${TOKEN}`);
-    const floorSocket = await connect(`ws://127.0.0.1:${floorPort}/`);
     const wsRandom = seededRandom(23);
     // Serialised before timing: the client's own JSON work is not the agent's.
     const frames = Array.from({ length: 500 }, (_, index) =>
       JSON.stringify(generateCheck(generated, wsRandom, `w-${index}`, patientId(Math.floor(wsRandom() * PATIENTS)))),
     );
-    const exchange = (target: WebSocket, frame: string) =>
-      new Promise<{ ms: number; reply: string }>((resolve) => {
+    /** One check from this process (while a pack applies), timed to its reply. */
+    const roundTrip = (frame: string) =>
+      new Promise<number>((resolve) => {
         const begin = performance.now();
-        target.once('message', (data) => resolve({ ms: performance.now() - begin, reply: data.toString() }));
-        target.send(frame);
+        socket.once('message', () => resolve(performance.now() - begin));
+        socket.send(frame);
       });
-    const roundTrip = async (frame: string) => (await exchange(socket, frame)).ms;
-    for (let index = 0; index < 500; index += 1) {
-      await exchange(socket, frames[index % frames.length]!);
-      await exchange(floorSocket, frames[index % frames.length]!);
-    }
-    const wsSamples: number[] = [];
-    const floorSamples: number[] = [];
-    const insideSamples: number[] = [];
-    const BLOCK = 500;
-    for (let done = 0; done < CHECKS; done += BLOCK) {
-      for (let index = done; index < Math.min(CHECKS, done + BLOCK); index += 1) {
-        const { ms: elapsed, reply } = await exchange(socket, frames[index % frames.length]!);
-        wsSamples.push(elapsed);
-        insideSamples.push((JSON.parse(reply) as { elapsedMs: number }).elapsedMs);
-      }
-      for (let index = done; index < Math.min(CHECKS, done + BLOCK); index += 1) {
-        floorSamples.push((await exchange(floorSocket, frames[index % frames.length]!)).ms);
-      }
-    }
+    // Timed from a client process of its own (scripts/bench-client.js), not from this one.
+    const framesFile = join(dataDir, 'frames.json');
+    writeFileSync(framesFile, JSON.stringify(frames));
+    const client = fork(join(__dirname, 'bench-client.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const timed = await new Promise<{ agentMs: number[]; floorMs: number[]; insideMs: number[]; error?: string }>((resolve, reject) => {
+      client.once('message', (message) => resolve(message as { agentMs: number[]; floorMs: number[]; insideMs: number[]; error?: string }));
+      client.once('exit', (code) => reject(new Error(`latency client exited ${code}`)));
+      client.send({
+        agentUrl: `ws://127.0.0.1:${ready.port}/v1?token=${TOKEN}`,
+        floorUrl: `ws://127.0.0.1:${floorPort}/`,
+        framesFile,
+        checks: CHECKS,
+        block: 500,
+        warmup: 500,
+      });
+    });
+    if (timed.error) throw new Error(`latency client: ${timed.error}`);
+    const { agentMs: wsSamples, floorMs: floorSamples, insideMs: insideSamples } = timed;
     const agent50 = percentile(wsSamples, 50);
     const agent99 = percentile(wsSamples, 99);
     const floor50 = percentile(floorSamples, 50);
@@ -240,7 +240,6 @@ async function main(): Promise<void> {
     report('agent ÷ floor, p99', `${(agent99 / floor99).toFixed(2)}×`, '≤ 1.5×', agent99 / floor99 <= 1.5);
     const inside99 = percentile(insideSamples, 99);
     report('inside the agent (verdict elapsedMs) p50 / p99', `${ms(percentile(insideSamples, 50))} / ${ms(inside99)}`, 'p99 ≤ 1 ms', inside99 <= 1);
-    floorSocket.close();
     floor.send('stop');
     child.send('rss');
     const after = await new Promise<{ rss: number; heapUsed: number }>((resolve) => child.once('message', (message) => resolve(message as { rss: number; heapUsed: number })));
