@@ -211,8 +211,9 @@ async function main(): Promise<void> {
     const framesFile = join(dataDir, 'frames.json');
     writeFileSync(framesFile, JSON.stringify(frames));
     const client = fork(join(__dirname, 'bench-client.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const timed = await new Promise<{ agentMs: number[]; floorMs: number[]; insideMs: number[]; error?: string }>((resolve, reject) => {
-      client.once('message', (message) => resolve(message as { agentMs: number[]; floorMs: number[]; insideMs: number[]; error?: string }));
+    type Timed = { agentMs: number[]; floorMs: number[]; insideMs: number[]; error?: string };
+    const timed = await new Promise<Timed>((resolve, reject) => {
+      client.once('message', (message) => resolve(message as Timed));
       client.once('exit', (code) => reject(new Error(`latency client exited ${code}`)));
       client.send({
         agentUrl: `ws://127.0.0.1:${ready.port}/v1?token=${TOKEN}`,
