@@ -1,10 +1,11 @@
 /**
  * UTF-8 copies of texts, cut from shared slabs outside the JavaScript heap. Held checks keep
  * their JSON here (check-service.ts): as strings on the heap every young-generation collection
- * copied them until they were promoted, and as a Buffer each, 20 KB apiece made and freed a
- * check at a time, the C allocator's free lists grew the agent's RSS by about 40 MB that it
- * never gave back. A slab is freed as a whole once no copy cut from it is referenced, which for
- * texts dropped roughly in the order they were made (oldest held check first) is soon.
+ * copied them until they were promoted; as a Buffer each, 20 KB made and freed through the C
+ * allocator at every check left about 40 MB in its free lists (RSS 284–289 MB after 6,000
+ * checks against 258–265 MB, with a heap 24 MB smaller). A slab is freed as a whole once no copy
+ * cut from it is referenced, which for texts dropped roughly in the order they were made (oldest
+ * held check first) is soon.
  */
 
 /** Bytes of one slab; a text longer than this gets a buffer of its own. */
