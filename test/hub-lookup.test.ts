@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { startAgent, type Agent } from '../app/core/agent';
+import { startAgent } from '../app/core/agent';
 import { repeatCheck } from './hub-support';
 import { HisClient, TOKEN, temporaryDir } from './support';
 
@@ -86,8 +86,8 @@ describe('the history lookup at check time', { timeout: 60_000 }, () => {
   /** How long each ledger read takes (0: as it comes; more: a busy disk). */
   let slowReadMs = 0;
 
-  /** An agent with this hub, its ledger reads recorded with the time each began. */
-  async function withAgent(budgetMs: number, run: (agent: Agent, reads: number[]) => Promise<void>): Promise<void> {
+  /** An agent with this hub and a HIS connected to it, its ledger reads recorded with the time each began. */
+  async function withAgent(budgetMs: number, run: (his: HisClient, reads: number[]) => Promise<void>): Promise<void> {
     slowReadMs = 0;
     const dir = temporaryDir();
     const agent = await startAgent({ dataDir: dir.path, port: 0, token: TOKEN, hub: { url, credential: 'agent1.secret-secret-secret-1234', budgetMs }, log: () => undefined });
@@ -100,7 +100,12 @@ describe('the history lookup at check time', { timeout: 60_000 }, () => {
       return priorItems(patientId, since);
     };
     try {
-      await run(agent, reads);
+      const his = await HisClient.connect(agent.port);
+      try {
+        await run(his, reads);
+      } finally {
+        await his.close();
+      }
     } finally {
       await agent.stop();
       dir.remove();
@@ -108,72 +113,57 @@ describe('the history lookup at check time', { timeout: 60_000 }, () => {
   }
 
   test('the lookup leaves before the ledger is read: a slow read and the round trip overlap; the ledger is read once', async () => {
-    await withAgent(30_000, async (agent, reads) => {
-      const his = await HisClient.connect(agent.port);
-      try {
-        // A first check opens the connection to the hub, kept alive from then on, as on a ward PC.
-        const first = nextLookup();
-        his.send(repeatCheck('lookup-0', 'P-LOOKUP-0'));
-        await first;
-        answer('P-LOOKUP-0');
-        await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-0');
-        slowReadMs = 1_000;
-        reads.length = 0;
-        const lookup = nextLookup();
-        his.send(repeatCheck('lookup-1', 'P-LOOKUP-1'));
-        const arrived = await lookup;
-        assert.equal((JSON.parse(arrived.body) as { patientId: string }).patientId, 'P-LOOKUP-1');
-        assert.equal(reads.length, 1);
-        // The hub had the request while the 1 s read was still going on.
-        assert.ok(arrived.arrivedAt < reads[0]! + 800, `request arrived ${arrived.arrivedAt - reads[0]!} ms after the read began`);
-        answer('P-LOOKUP-1');
-        const verdict = await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-1');
-        assert.deepEqual(verdict.historySources, ['ledger', 'hub']);
-        assert.equal(reads.length, 1, 'the ledger is read once per check');
-        // The read is the agent's own work and counts.
-        assert.ok((verdict.elapsedMs as number) > 900, `elapsedMs ${String(verdict.elapsedMs)}`);
-      } finally {
-        await his.close();
-      }
+    await withAgent(30_000, async (his, reads) => {
+      // A first check opens the connection to the hub, kept alive from then on, as on a ward PC.
+      const first = nextLookup();
+      his.send(repeatCheck('lookup-0', 'P-LOOKUP-0'));
+      await first;
+      answer('P-LOOKUP-0');
+      await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-0');
+      slowReadMs = 1_000;
+      reads.length = 0;
+      const lookup = nextLookup();
+      his.send(repeatCheck('lookup-1', 'P-LOOKUP-1'));
+      const arrived = await lookup;
+      assert.equal((JSON.parse(arrived.body) as { patientId: string }).patientId, 'P-LOOKUP-1');
+      assert.equal(reads.length, 1);
+      // The hub had the request while the 1 s read was still going on.
+      assert.ok(arrived.arrivedAt < reads[0]! + 800, `request arrived ${arrived.arrivedAt - reads[0]!} ms after the read began`);
+      answer('P-LOOKUP-1');
+      const verdict = await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-1');
+      assert.deepEqual(verdict.historySources, ['ledger', 'hub']);
+      assert.equal(reads.length, 1, 'the ledger is read once per check');
+      // The read is the agent's own work and counts.
+      assert.ok((verdict.elapsedMs as number) > 900, `elapsedMs ${String(verdict.elapsedMs)}`);
     });
   });
 
   test('elapsedMs counts the agent’s own work, not the wait for the hub', async () => {
-    await withAgent(30_000, async (agent) => {
-      const his = await HisClient.connect(agent.port);
-      try {
-        const lookup = nextLookup();
-        const sentAt = Date.now();
-        his.send(repeatCheck('lookup-2', 'P-LOOKUP-2'));
-        await lookup;
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        answer('P-LOOKUP-2');
-        const verdict = await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-2');
-        const waited = Date.now() - sentAt;
-        assert.deepEqual(verdict.historySources, ['ledger', 'hub']);
-        assert.ok(waited >= 1_000, `the verdict waited for the hub (${waited} ms)`);
-        assert.ok((verdict.elapsedMs as number) < waited - 800, `elapsedMs ${String(verdict.elapsedMs)} of a ${waited} ms wait`);
-      } finally {
-        await his.close();
-      }
+    await withAgent(30_000, async (his) => {
+      const lookup = nextLookup();
+      const sentAt = Date.now();
+      his.send(repeatCheck('lookup-2', 'P-LOOKUP-2'));
+      await lookup;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      answer('P-LOOKUP-2');
+      const verdict = await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-2');
+      const waited = Date.now() - sentAt;
+      assert.deepEqual(verdict.historySources, ['ledger', 'hub']);
+      assert.ok(waited >= 1_000, `the verdict waited for the hub (${waited} ms)`);
+      assert.ok((verdict.elapsedMs as number) < waited - 800, `elapsedMs ${String(verdict.elapsedMs)} of a ${waited} ms wait`);
     });
   });
 
   test('a hub that keeps the lookup past the budget is left behind: the verdict comes from the ledger alone', async () => {
-    await withAgent(100, async (agent, reads) => {
-      const his = await HisClient.connect(agent.port);
-      try {
-        const lookup = nextLookup();
-        his.send(repeatCheck('lookup-3', 'P-LOOKUP-3'));
-        await lookup;
-        const verdict = await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-3');
-        assert.deepEqual(verdict.historySources, ['ledger']);
-        assert.equal(reads.length, 1);
-        // Answered after the verdict went out: nothing changes, nothing breaks.
-        answer('P-LOOKUP-3');
-      } finally {
-        await his.close();
-      }
+    await withAgent(100, async (his, reads) => {
+      const lookup = nextLookup();
+      his.send(repeatCheck('lookup-3', 'P-LOOKUP-3'));
+      await lookup;
+      const verdict = await his.next((frame) => frame.type === 'verdict' && frame.id === 'lookup-3');
+      assert.deepEqual(verdict.historySources, ['ledger']);
+      assert.equal(reads.length, 1);
+      // Answered after the verdict went out: nothing changes, nothing breaks.
+      answer('P-LOOKUP-3');
     });
   });
 });
