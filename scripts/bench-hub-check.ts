@@ -124,7 +124,7 @@ export async function benchHubCheck(options: HubCheckOptions = {}): Promise<HubC
   let hub: HubProcess | undefined;
   const agents: ChildProcess[] = [];
   const sockets: WebSocket[] = [];
-  const closers: Array<() => void> = [];
+  let lookupClient: HubClient | undefined;
   try {
     cluster = await startCluster();
     const url = await cluster.createDatabase('hub_check');
@@ -148,8 +148,7 @@ export async function benchHubCheck(options: HubCheckOptions = {}): Promise<HubC
     agents.push(off.child);
     const on = await startAgentProcess(join(work, 'agent-on'), { url: hub.url, credential: enrolled.credential });
     agents.push(on.child);
-    const lookupClient = new HubClient({ url: hub.url, credential: enrolled.credential });
-    closers.push(() => lookupClient.close());
+    lookupClient = new HubClient({ url: hub.url, credential: enrolled.credential });
     const offSocket = await connect(off.port);
     const onSocket = await connect(on.port);
     sockets.push(offSocket, onSocket);
@@ -157,9 +156,11 @@ export async function benchHubCheck(options: HubCheckOptions = {}): Promise<HubC
     // The example repeat check (HIS history included), for a patient with rows at the hub;
     // ui none: the verdict comes back without a popup waiting for the doctor.
     const example = (JSON.parse(readFileSync(join(root, 'examples', 'check-repeat.json'), 'utf8')) as { message: Record<string, unknown> }).message;
+    /** The check of this index is about this patient, in the agents' frames and the lookups alike. */
+    const patientFor = (index: number) => benchPatientId((index * 7_919) % patients);
     const frameFor = (index: number): { id: string; frame: string } => {
       const id = `hc-${index}`;
-      const patient = { ...(example.patient as object), id: benchPatientId((index * 7_919) % patients) };
+      const patient = { ...(example.patient as object), id: patientFor(index) };
       return { id, frame: JSON.stringify({ ...example, id, ui: 'none', patient }) };
     };
     // The agent asks from the visit's date back over the longest window a rule looks at.
@@ -169,7 +170,7 @@ export async function benchHubCheck(options: HubCheckOptions = {}): Promise<HubC
       const { id, frame } = frameFor(checks + index);
       await exchange(offSocket, frame, `${id}`);
       await exchange(onSocket, frame, `${id}`);
-      await lookupClient.lookupHistory(benchPatientId(((checks + index) * 7_919) % patients), since, { budgetMs: DEFAULT_HUB_BUDGET_MS });
+      await lookupClient.lookupHistory(patientFor(checks + index), since, { budgetMs: DEFAULT_HUB_BUDGET_MS });
     }
     const offSamples: number[] = [];
     const onSamples: number[] = [];
@@ -182,7 +183,7 @@ export async function benchHubCheck(options: HubCheckOptions = {}): Promise<HubC
         for (let index = start; index < Math.min(checks, start + block); index++) {
           if (which === 'lookup') {
             const started = performance.now();
-            await lookupClient.lookupHistory(benchPatientId((index * 7_919) % patients), since, { budgetMs: DEFAULT_HUB_BUDGET_MS });
+            await lookupClient.lookupHistory(patientFor(index), since, { budgetMs: DEFAULT_HUB_BUDGET_MS });
             lookupSamples.push(performance.now() - started);
             continue;
           }
@@ -200,7 +201,7 @@ export async function benchHubCheck(options: HubCheckOptions = {}): Promise<HubC
     return { checks, off: figures(offSamples), on: figures(onSamples), lookup: figures(lookupSamples), hubAnswered, ledgerRows };
   } finally {
     for (const socket of sockets) socket.close();
-    for (const close of closers) close();
+    lookupClient?.close();
     for (const child of agents) await stopAgentProcess(child).catch(() => child.kill());
     await hub?.stop();
     cluster?.stop();
