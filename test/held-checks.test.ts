@@ -1,13 +1,15 @@
 /**
- * Answered checks are remembered for `commit`, long-polls and 3103 as one compact text once
+ * Answered checks are remembered for `commit`, long-polls and 3103 as compact UTF-8 JSON once
  * nothing is about to read them (check-service.ts, `HeldCheck`). What is read back must be
- * exactly what was checked and answered, and a popup still waiting keeps its objects.
+ * exactly what was checked and answered, and a popup still waiting keeps its objects. The
+ * verdict's bytes are the ones the WebSocket reply sent, which must still be a text frame.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Agent } from '../app/core/agent';
 import { parseCheck, type Verdict } from '../app/core/protocol/messages';
-import { example, startTestAgent } from './support';
+import { WebSocket } from 'ws';
+import { example, startTestAgent, TOKEN } from './support';
 
 type Frame = Record<string, unknown>;
 
@@ -54,6 +56,29 @@ describe('answered checks held as text', () => {
       recorded.map((item) => [item.code, item.name, item.days, item.date]).sort(),
       (order.items as Frame[]).map((item) => [item.code, item.name, item.days, visitDate]).sort(),
     );
+  });
+
+  test('the WebSocket reply is a text frame whose JSON is the verdict held', async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${agent.port}/v1?token=${TOKEN}`);
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    try {
+      const order = example('check-chronic.json');
+      order.id = 'H-3';
+      order.ui = 'none';
+      const reply = new Promise<{ data: Buffer; isBinary: boolean }>((resolve) =>
+        socket.once('message', (data, isBinary) => resolve({ data: data as Buffer, isBinary })),
+      );
+      socket.send(JSON.stringify(order));
+      const { data, isBinary } = await reply;
+      assert.equal(isBinary, false, 'a verdict sent as a binary frame');
+      const sent = JSON.parse(data.toString('utf8')) as Verdict;
+      assert.equal(sent.type, 'verdict');
+      assert.equal(sent.id, 'H-3');
+      await untilAudited(agent, 'H-3');
+      assert.deepEqual(agent.checks.view('H-3')!.verdict, sent);
+    } finally {
+      socket.close();
+    }
   });
 
   test('a popup keeps its objects while it waits; the decision, then the commit, read the text', async () => {

@@ -58,8 +58,8 @@ export interface CheckEvents {
 /**
  * A check the agent remembers after answering it, for `commit`, the popup, long-polls and 3103.
  * Once nothing is about to read it (answered, audited, not waiting for the doctor) it keeps the
- * check and its verdict as one UTF-8 JSON text outside the JavaScript heap, and reads them back
- * from it when asked. Held as object trees, the 500 remembered checks were copied by every
+ * check and its verdict as UTF-8 JSON outside the JavaScript heap, and reads them back from it
+ * when asked. Held as object trees, the 500 remembered checks were copied by every
  * young-generation collection until they reached the old generation, which made each of those
  * collections about half as long again (docs/benchmarks.md, "Held checks").
  */
@@ -73,13 +73,13 @@ class HeldCheck {
   committed?: boolean;
   timer?: NodeJS.Timeout;
   private objects: { check: Check; verdict: Verdict } | undefined;
-  /** The verdict's JSON as the reply sent it, kept for the text below. */
-  private verdictJson: string | undefined;
   /**
-   * Their JSON as UTF-8 bytes outside the JavaScript heap (text-slabs.ts), made once: the
-   * check and verdict never change after they are held.
+   * The verdict's and the check's JSON as UTF-8 bytes outside the JavaScript heap
+   * (text-slabs.ts), each made once: the check and verdict never change after they are held.
+   * The verdict's bytes are the very ones the reply sent.
    */
-  private text: Buffer | undefined;
+  private verdictBytes: Buffer | undefined;
+  private checkBytes: Buffer | undefined;
 
   constructor(
     check: Check,
@@ -102,10 +102,10 @@ class HeldCheck {
   }
 
   private open(): { check: Check; verdict: Verdict } {
-    if (!this.objects) {
-      const [check, verdict] = JSON.parse(this.text!.toString('utf8')) as [Check, Verdict];
-      this.objects = { check, verdict };
-    }
+    this.objects ??= {
+      check: JSON.parse(this.checkBytes!.toString('utf8')) as Check,
+      verdict: JSON.parse(this.verdictBytes!.toString('utf8')) as Verdict,
+    };
     return this.objects;
   }
 
@@ -114,20 +114,20 @@ class HeldCheck {
     return this.objects?.verdict === verdict;
   }
 
-  /** The verdict's JSON, made once for the reply and the text alike. */
-  verdictText(): string {
+  /** The verdict's JSON as UTF-8, made once for the reply and the held bytes alike. */
+  verdictUtf8(texts: TextSlabs): Buffer {
     // Not kept beside a popup, which may wait long with hundreds of findings: made again when it settles.
-    if (this.pending) return JSON.stringify(this.verdict);
-    this.verdictJson ??= JSON.stringify(this.verdict);
-    return this.verdictJson;
+    if (this.pending) return texts.copy(JSON.stringify(this.verdict));
+    this.verdictBytes ??= texts.copy(JSON.stringify(this.verdict));
+    return this.verdictBytes;
   }
 
-  /** Lets go of the objects unless the popup still shows them; `check` and `verdict` read the text again. */
+  /** Lets go of the objects unless the popup still shows them; `check` and `verdict` read the bytes again. */
   settle(texts: TextSlabs): void {
     if (this.pending || !this.objects) return;
-    this.text ??= texts.copy(`[${JSON.stringify(this.objects.check)},${this.verdictText()}]`);
+    this.verdictUtf8(texts);
+    this.checkBytes ??= texts.copy(JSON.stringify(this.objects.check));
     this.objects = undefined;
-    this.verdictJson = undefined;
   }
 }
 
@@ -362,12 +362,12 @@ export class CheckService {
   }
 
   /**
-   * The verdict as the text a transport sends: made once, and kept by the held check, which
-   * would otherwise make the same text again when it is turned into text.
+   * The verdict as the UTF-8 JSON a transport sends: made once, and kept by the held check,
+   * which would otherwise encode the same text again when it settles.
    */
-  replyText(verdict: Verdict): string {
+  replyUtf8(verdict: Verdict): Buffer {
     const held = this.held.get(verdict.id);
-    return held?.holds(verdict) ? held.verdictText() : JSON.stringify(verdict);
+    return held?.holds(verdict) ? held.verdictUtf8(this.texts) : Buffer.from(JSON.stringify(verdict), 'utf8');
   }
 
   /** A held check as the national interface sees it, or undefined when this agent does not hold it. */

@@ -19,11 +19,15 @@ export class TextSlabs {
 
   /** The text's UTF-8 bytes, in a view of the current slab (or of a new one when it is full). */
   copy(text: string): Buffer {
-    const length = Buffer.byteLength(text, 'utf8');
-    if (length > this.slabBytes) return Buffer.from(text, 'utf8');
-    if (!this.slab || this.used + length > this.slabBytes) {
-      this.slab = Buffer.allocUnsafeSlow(this.slabBytes);
-      this.used = 0;
+    // A UTF-16 unit never takes more than 3 UTF-8 bytes: when that much room is left the text
+    // is written without first being measured, which was a second pass over every text.
+    if (!this.slab || this.used + text.length * 3 > this.slabBytes) {
+      const length = Buffer.byteLength(text, 'utf8');
+      if (length > this.slabBytes) return Buffer.from(text, 'utf8');
+      if (!this.slab || this.used + length > this.slabBytes) {
+        this.slab = Buffer.allocUnsafeSlow(this.slabBytes);
+        this.used = 0;
+      }
     }
     const start = this.used;
     this.used += this.slab.write(text, start, 'utf8');

@@ -202,8 +202,8 @@ export class LocalServer {
     this.sendText(connection, JSON.stringify(message), written);
   }
 
-  /** `send` for a message already in its JSON text. */
-  private sendText(connection: Connection, text: string, written?: (error?: Error) => void): void {
+  /** `send` for a message already in its JSON text, or in that text's UTF-8 bytes. */
+  private sendText(connection: Connection, text: string | Buffer, written?: (error?: Error) => void): void {
     const { socket } = connection;
     if (socket.readyState !== WebSocket.OPEN) return;
     const cap = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
@@ -211,7 +211,8 @@ export class LocalServer {
       this.dropSlowClient(connection, `积压 ${socket.bufferedAmount} 字节, 上限 ${cap} 字节`);
       return;
     }
-    socket.send(text, written);
+    // Bytes go out as a text frame too: every frame of this protocol is UTF-8 JSON.
+    socket.send(text, { binary: false }, written);
   }
 
   /** Drops a client that does not take what it is sent, before it costs more memory. */
@@ -364,7 +365,7 @@ export class LocalServer {
         case 'check':
           // Asynchronous only where a hub is asked for the patient's history (within its budget).
           checks.checkWithHub(message, connection.id).then(
-            (verdict) => this.sendText(connection, checks.replyText(verdict)),
+            (verdict) => this.sendText(connection, checks.replyUtf8(verdict)),
             (error: unknown) => this.replyError(connection, toProtocolError(error, this.options.log), id),
           );
           return;
