@@ -8,8 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Agent } from '../app/core/agent';
 import { parseCheck, type Verdict } from '../app/core/protocol/messages';
-import { WebSocket } from 'ws';
-import { example, startTestAgent, TOKEN } from './support';
+import { example, HisClient, startTestAgent } from './support';
 
 type Frame = Record<string, unknown>;
 
@@ -59,8 +58,8 @@ describe('answered checks held as text', () => {
   });
 
   test('the WebSocket reply is a text frame whose JSON is the verdict held', async () => {
-    const socket = new WebSocket(`ws://127.0.0.1:${agent.port}/v1?token=${TOKEN}`);
-    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const his = await HisClient.connect(agent.port);
+    const { socket } = his;
     try {
       const order = example('check-chronic.json');
       order.id = 'H-3';
@@ -77,7 +76,7 @@ describe('answered checks held as text', () => {
       await untilAudited(agent, 'H-3');
       assert.deepEqual(agent.checks.view('H-3')!.verdict, sent);
     } finally {
-      socket.close();
+      await his.close();
     }
   });
 
