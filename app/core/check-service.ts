@@ -261,8 +261,11 @@ export class CheckService {
       const expired = this.rules.expiredTooLong();
       const compiled = this.rules.compiled;
       const outcome = expired ? null : evaluate(compiled, check, prior);
+      // The engine's fresh object gains its time in place: spread into a new literal, every
+      // verdict got a hidden class of its own (V8 11 did not reuse the clone's transition), one
+      // more map per check for the old generation to hold and collect.
       verdict = outcome
-        ? { ...outcome, elapsedMs: round3(performance.now() - started) }
+        ? Object.assign(outcome, { elapsedMs: round3(performance.now() - started) })
         : {
             type: 'verdict',
             id: check.id,
