@@ -12,6 +12,7 @@ import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSyn
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { auditHash, auditHashOfText, GENESIS_HASH, storedCanonicalJson, storedText } from './audit-hash';
+import { Checkpointer } from './checkpointer';
 import {
   KeyFileError,
   deriveKeys,
@@ -68,6 +69,11 @@ export interface StoreOptions {
   sealer?: SecretSealer;
   /** Keys to use as they are, for in-memory stores (tests); a file store always uses its key file. */
   keys?: InstallKeys;
+  /**
+   * Checkpoint the write-ahead log on a worker thread rather than inside the commit that fills
+   * it (the agent: see checkpointer.ts), telling `log` when that fails. Default: SQLite's own.
+   */
+  checkpointInWorker?: { log: (line: string) => void };
 }
 
 /** The last record of the audit chain: what an anchor (the file beside the database, the hub) keeps. */
@@ -312,7 +318,13 @@ export function openStore(file: string, options: StoreOptions = {}): SqliteStore
       : loadKeys(database, options.keyFile ?? defaultKeyFile(file), options.sealer, now);
     migrate(database);
     checkFingerprint(database, keys, options.keyFile ?? defaultKeyFile(file));
-    const store = new SqliteRuleStore(database, file, now, retentionDays, keys);
+    let checkpointer: Checkpointer | null = null;
+    if (options.checkpointInWorker && !inMemory) {
+      database.pragma('wal_autocheckpoint = 0');
+      const opened = database;
+      checkpointer = new Checkpointer(file, () => opened.pragma('wal_checkpoint(PASSIVE)'), options.checkpointInWorker.log);
+    }
+    const store = new SqliteRuleStore(database, file, now, retentionDays, keys, checkpointer);
     if (options.purgeOnOpen !== false) store.purgeExpiredLedger();
     return store;
   } catch (error) {
@@ -509,6 +521,7 @@ class SqliteRuleStore implements SqliteStore {
     private readonly now: () => Date,
     private readonly retentionDays: number,
     private readonly keys: InstallKeys,
+    private readonly checkpointer: Checkpointer | null = null,
   ) {
     this.statements = prepareStatements(database);
     this.applyTransaction = database.transaction((info, metaText, rows) => this.applyRows(info, metaText, rows));
@@ -548,6 +561,8 @@ class SqliteRuleStore implements SqliteStore {
   }
 
   close(): void {
+    // The worker's connection goes first, so that this one is the last and SQLite removes the log.
+    this.checkpointer?.close();
     if (this.database.open) this.database.close();
   }
 

@@ -139,6 +139,7 @@ export class Agent implements AgentSurface {
       retentionDays: options.retentionDays,
       purgeOnOpen: false,
       sealer: options.sealer,
+      checkpointInWorker: { log: (line) => options.log?.(line) },
     });
     const agent = new Agent(options, store);
     try {
