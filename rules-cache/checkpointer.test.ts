@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -113,3 +113,23 @@ function writeFiller(database: Database.Database, megabytes: number): void {
     for (let index = 0; index < megabytes * 10; index += 1) insert.run(text);
   })();
 }
+
+test('a worker that cannot checkpoint is said once, and this thread takes over', { timeout: 60_000 }, async (context) => {
+  const file = temporaryFile(context);
+  // A log with no database beside it: the worker's connection cannot open the file.
+  writeFileSync(`${file}-wal`, Buffer.alloc(64 * 1024, 1));
+  const lines: string[] = [];
+  const calls: string[] = [];
+  const checkpointer = new Checkpointer(file, () => calls.push('here'), (line) => lines.push(line));
+  context.after(() => checkpointer.close());
+  checkpointer.look();
+  assert.ok(await until(() => lines.length > 0, 10_000), 'the failure was said');
+  assert.deepEqual(calls, []);
+  for (let round = 0; round < 3; round += 1) {
+    appendFileSync(`${file}-wal`, Buffer.alloc(4096, 2));
+    checkpointer.look();
+  }
+  assert.deepEqual(calls, ['here', 'here', 'here']);
+  assert.equal(lines.length, 1, lines.join('\n'));
+  assert.match(lines[0]!, /改由主线程执行/);
+});

@@ -7,8 +7,9 @@
  * that arrived meanwhile waited for it (docs/benchmarks.md, "Checkpoints"). With the agent's
  * connection told not to checkpoint, this worker does it once a second when the log has changed:
  * a PASSIVE checkpoint, which never makes a writer wait, on a connection opened for it and
- * closed after it. Should the worker fail or fall behind, the log still stays bounded: past
- * {@link OWN_CHECKPOINT_BYTES} the agent's thread checkpoints itself, as SQLite would have.
+ * closed after it. A worker that cannot start or cannot checkpoint is said once in the log and
+ * hands the job back to the agent's thread for good; one that falls behind leaves the log
+ * bounded still: past {@link OWN_CHECKPOINT_BYTES} the agent's thread checkpoints itself.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,6 +54,8 @@ export class Checkpointer {
   /** The log as it was when the last checkpoint was asked for: unchanged, nothing to do. */
   private lastAsked = { size: -1, changedAt: -1 };
   private closed = false;
+  /** A worker could not start or failed: from then on this thread checkpoints, as SQLite did. */
+  private workerFailed = false;
 
   /**
    * `checkpointHere` runs a checkpoint on the caller's own connection: the bound when the
@@ -79,7 +82,7 @@ export class Checkpointer {
     }
     if (state.size === 0 || (state.size === this.lastAsked.size && state.changedAt === this.lastAsked.changedAt)) return;
     if (Atomics.load(this.busy, 0) === 1) return;
-    const worker = this.worker ?? this.start();
+    const worker = this.worker ?? (this.workerFailed ? null : this.start());
     if (!worker) {
       this.checkpointHere();
       this.lastAsked = logState(this.file);
@@ -113,14 +116,19 @@ export class Checkpointer {
         ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true, workerData: input })
         : new Worker(entry, { workerData: input });
     } catch (error) {
+      this.workerFailed = true;
       this.log(`检查点线程未能启动, 改由主线程执行: ${(error as Error).message}`);
       return null;
     }
     worker.unref();
     worker.on('message', (reply: WorkerReply) => {
-      if (!reply.ok) this.log(`检查点未完成: ${reply.message}`);
+      if (reply.ok) return;
+      this.workerFailed = true;
+      this.log(`检查点线程未能完成检查点, 改由主线程执行: ${reply.message}`);
+      void worker.terminate();
     });
     worker.once('error', (error) => {
+      this.workerFailed = true;
       this.log(`检查点线程出错, 改由主线程执行: ${error.message}`);
     });
     worker.once('exit', () => {

@@ -292,6 +292,7 @@ export function openStore(file: string, options: StoreOptions = {}): SqliteStore
     for (const suffix of ['', '-wal', '-shm']) secureFile(`${file}${suffix}`);
   }
   let database: Database.Database;
+  let checkpointer: Checkpointer | null = null;
   try {
     database = new Database(file, { timeout: BUSY_TIMEOUT_MILLISECONDS });
   } catch (error) {
@@ -318,7 +319,6 @@ export function openStore(file: string, options: StoreOptions = {}): SqliteStore
       : loadKeys(database, options.keyFile ?? defaultKeyFile(file), options.sealer, now);
     migrate(database);
     checkFingerprint(database, keys, options.keyFile ?? defaultKeyFile(file));
-    let checkpointer: Checkpointer | null = null;
     if (options.checkpointInWorker && !inMemory) {
       database.pragma('wal_autocheckpoint = 0');
       const opened = database;
@@ -328,6 +328,7 @@ export function openStore(file: string, options: StoreOptions = {}): SqliteStore
     if (options.purgeOnOpen !== false) store.purgeExpiredLedger();
     return store;
   } catch (error) {
+    checkpointer?.close();
     database.close();
     if (error instanceof SchemaTooNewError || error instanceof KeyFileError) throw error;
     throw new Error(`cannot open the rule cache database ${file}: ${messageOf(error)}`, { cause: error });
