@@ -2,9 +2,9 @@
  * Copies the write-ahead log back into the database file on a thread of its own.
  *
  * SQLite's automatic checkpoint runs inside the commit that crosses its threshold, on the
- * agent's thread: every few thousand checks an audit batch that normally commits in about a
- * millisecond took 7–19 ms (copying 4 MB of log into the file and syncing it), and the check
- * that arrived meanwhile waited for it (docs/benchmarks.md, "Checkpoints"). With the agent's
+ * agent's thread: an audit batch that normally commits in under a millisecond then also copied
+ * 4 MB of log into the file and synced it, so that the slowest batch in a hundred took 4.6–15 ms,
+ * and the check that arrived meanwhile waited for it (docs/benchmarks.md, "Checkpoints"). With the agent's
  * connection told not to checkpoint, this worker does it once a second when the log has changed:
  * a PASSIVE checkpoint, which never makes a writer wait, on a connection opened for it and
  * closed after it. A worker that cannot start or cannot checkpoint is said once in the log and
