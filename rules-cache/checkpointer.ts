@@ -101,7 +101,11 @@ export class Checkpointer {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    if (Atomics.load(this.busy, 0) === 1) Atomics.wait(this.busy, 0, 1, CLOSE_WAIT_MS);
+    try {
+      if (Atomics.load(this.busy, 0) === 1) Atomics.wait(this.busy, 0, 1, CLOSE_WAIT_MS);
+    } catch {
+      // A thread that may not block (a browser-like main thread): the log then stays until next time.
+    }
     void this.worker?.terminate();
     this.worker = null;
   }
