@@ -82,7 +82,7 @@ export class Checkpointer {
     }
     if (state.size === 0 || (state.size === this.lastAsked.size && state.changedAt === this.lastAsked.changedAt)) return;
     if (Atomics.load(this.busy, 0) === 1) return;
-    const worker = this.worker ?? (this.workerFailed ? null : this.start());
+    const worker = this.workerFailed ? null : (this.worker ?? this.start());
     if (!worker) {
       this.checkpointHere();
       this.lastAsked = logState(this.file);
