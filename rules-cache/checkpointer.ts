@@ -136,7 +136,7 @@ export class Checkpointer {
       this.log(`检查点线程出错, 改由主线程执行: ${error.message}`);
     });
     worker.once('exit', () => {
-      // Gone (an error, or `close`): the next look starts another, or checkpoints here.
+      // Gone: after `close` nothing follows; after a failure the next look checkpoints here.
       Atomics.store(this.busy, 0, 0);
       if (this.worker === worker) this.worker = null;
     });
@@ -145,7 +145,7 @@ export class Checkpointer {
   }
 }
 
-/** The worker: one PASSIVE checkpoint per message, on a connection of its own for just that long. */
+/** The worker: PASSIVE checkpoint passes per message, on a connection of its own for just that long. */
 function serve(input: WorkerInput): void {
   const busy = new Int32Array(input.busy);
   parentPort!.on('message', () => {
