@@ -8,12 +8,22 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { HeapBudget } from './heap-budget';
 
+/**
+ * A full collection, so that what earlier tests let go is not in a new budget's starting point:
+ * V8 could collect it while the test allocates, and the heap would then never look grown.
+ */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
 /** Allocates and keeps `megabytes` in small arrays, so that the heap really holds them. */
 function hold(megabytes: number): unknown[] {
   return Array.from({ length: megabytes * 16 }, () => new Array<number>(8192).fill(1));
 }
 
 test('collects when the heap outgrows the budget, checking every hundred checks', { timeout: 60_000 }, async () => {
+  collectGarbage();
   const calls: string[] = [];
   let finish!: () => void;
   const budget = new HeapBudget(() => {
@@ -38,6 +48,7 @@ test('collects when the heap outgrows the budget, checking every hundred checks'
 });
 
 test('a new rule index makes it look at once, not a hundred checks later', { timeout: 60_000 }, () => {
+  collectGarbage();
   const calls: string[] = [];
   const budget = new HeapBudget(() => {
     calls.push('collect');
@@ -53,6 +64,7 @@ test('a new rule index makes it look at once, not a hundred checks later', { tim
 });
 
 test('while a rule pack is being applied it waits, and looks once the new index is in', { timeout: 60_000 }, () => {
+  collectGarbage();
   const calls: string[] = [];
   let applying = true;
   const budget = new HeapBudget(
@@ -71,10 +83,7 @@ test('while a rule pack is being applied it waits, and looks once the new index 
 });
 
 test('with V8’s collector the garbage goes', { timeout: 60_000 }, async () => {
-  // What the tests above let go must not sit in the budget's starting point: V8 may collect it
-  // while this test allocates, and the heap would then never look grown to the budget.
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
+  collectGarbage();
   const budget = new HeapBudget();
   let garbage: unknown[] | null = hold(96);
   const before = getHeapStatistics().used_heap_size;
