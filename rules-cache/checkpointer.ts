@@ -11,10 +11,10 @@
  * hands the job back to the agent's thread for good; one that falls behind leaves the log
  * bounded still: past {@link OWN_CHECKPOINT_BYTES} the agent's thread checkpoints itself.
  */
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { statSync } from 'node:fs';
+import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { startModuleWorker } from './module-worker';
 
 /** How often the log is looked at. */
 export const CHECKPOINT_INTERVAL_MS = 1000;
@@ -35,11 +35,6 @@ interface WorkerInput {
 }
 
 type WorkerReply = { ok: true } | { ok: false; message: string };
-
-function workerFile(): string {
-  const compiled = join(__dirname, 'checkpointer.js');
-  return existsSync(compiled) ? compiled : join(__dirname, 'checkpointer.ts');
-}
 
 /** The log's size and the time it last changed; zeros when there is none. */
 function logState(file: string): { size: number; changedAt: number } {
@@ -75,22 +70,19 @@ export class Checkpointer {
   look(): void {
     if (this.closed) return;
     const state = logState(this.file);
-    if (state.size >= this.ownCheckpointBytes) {
-      this.checkpointHere();
-      this.lastAsked = logState(this.file);
-      return;
-    }
+    if (state.size >= this.ownCheckpointBytes) return this.checkpointOnThisThread();
     if (state.size === 0 || (state.size === this.lastAsked.size && state.changedAt === this.lastAsked.changedAt)) return;
     if (Atomics.load(this.busy, 0) === 1) return;
     const worker = this.workerFailed ? null : (this.worker ?? this.start());
-    if (!worker) {
-      this.checkpointHere();
-      this.lastAsked = logState(this.file);
-      return;
-    }
+    if (!worker) return this.checkpointOnThisThread();
     this.lastAsked = state;
     Atomics.store(this.busy, 0, 1);
     worker.postMessage('checkpoint');
+  }
+
+  private checkpointOnThisThread(): void {
+    this.checkpointHere();
+    this.lastAsked = logState(this.file);
   }
 
   /**
@@ -111,14 +103,10 @@ export class Checkpointer {
   }
 
   private start(): Worker | null {
-    const entry = workerFile();
     const input: WorkerInput = { file: this.file, busy: this.busy.buffer as SharedArrayBuffer };
     let worker: Worker;
     try {
-      // Run from source (tests, `npm start` in a checkout), the worker needs tsx's loader too.
-      worker = entry.endsWith('.ts')
-        ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true, workerData: input })
-        : new Worker(entry, { workerData: input });
+      worker = startModuleWorker('checkpointer', { workerData: input });
     } catch (error) {
       this.workerFailed = true;
       this.log(`检查点线程未能启动, 改由主线程执行: ${(error as Error).message}`);

@@ -5,10 +5,9 @@
  * database before it is acknowledged. The staged library is invisible until the agent makes it
  * active in one short transaction (`activateStagedLibrary`), together with its audit record.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { RuleLibrary } from './model';
+import { startModuleWorker } from './module-worker';
 import { openStore, storedRule, type SqliteStore, type StoredRule } from './store';
 import { TimeSlicer } from './time-slicer';
 
@@ -35,11 +34,6 @@ interface LibraryWrite {
 
 type WorkerReply = { ok: true; libraryId: number } | { ok: false; message: string };
 
-/** The worker's entry (this same file, compiled or run through tsx). */
-function workerFile(): string {
-  const compiled = join(__dirname, 'library-writer.js');
-  return existsSync(compiled) ? compiled : join(__dirname, 'library-writer.ts');
-}
 
 /** The byte that ends each body in {@link LibraryWrite.bodies}. */
 const NEWLINE = 0x0a;
@@ -91,11 +85,7 @@ export async function stageLibraryInWorker(file: string, library: RuleLibrary, m
   const write: LibraryWrite = { file, header, count: library.rules.length, ...(await serialise(library)), meta };
   const transferList = [write.bodies.buffer as ArrayBuffer];
   return new Promise((resolve, reject) => {
-    const entry = workerFile();
-    // Run from source (tests, `npm start` in a checkout), the worker needs tsx's loader too.
-    const worker = entry.endsWith('.ts')
-      ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true, workerData: write, transferList })
-      : new Worker(entry, { workerData: write, transferList });
+    const worker = startModuleWorker('library-writer', { workerData: write, transferList });
     let settled = false;
     worker.once('message', (reply: WorkerReply) => {
       settled = true;
