@@ -80,6 +80,38 @@ describe('answered checks held as text', () => {
     }
   });
 
+  test('checks forgotten give their slabs back: the held ones read back exactly, and replies already made are never written over', async () => {
+    const total = 2000;
+    const verdicts: Verdict[] = [];
+    const checks: unknown[] = [];
+    const replies: Buffer[] = [];
+    for (let index = 0; index < total; index += 1) {
+      const order = example('check-repeat.json');
+      order.id = `S-${index}`;
+      order.ui = 'none';
+      // Texts of different lengths, so that copies straddle the slabs' ends differently.
+      const items = order.items as Frame[];
+      items[0]!.name = `${items[0]!.name as string}${'剂'.repeat(index % 37)}`;
+      const verdict = agent.checks.check(order);
+      verdicts.push(verdict);
+      checks.push(asJson({ ...parseCheck(order).data, history: [] }));
+      // What the transport sends, kept here as a slow socket would keep it.
+      replies.push(agent.checks.replyUtf8(verdict));
+      // Let the audit batches be written, which is when answered checks become text.
+      if (index % 50 === 49) await untilAudited(agent, `S-${index}`);
+    }
+    // About 2,000 checks of text went through the slabs while only the last 500 were held: the
+    // slabs of the first were written again many times over.
+    assert.equal(agent.checks.view('S-0'), undefined, 'the oldest check is forgotten');
+    replies.forEach((reply, index) => assert.deepEqual(JSON.parse(reply.toString('utf8')), asJson(verdicts[index]), `reply ${index}`));
+    for (let index = total - 500; index < total; index += 1) {
+      const held = agent.checks.view(`S-${index}`);
+      assert.ok(held, `S-${index} is held`);
+      assert.deepEqual(held.verdict, asJson(verdicts[index]), `verdict of S-${index}`);
+      assert.deepEqual(held.check, checks[index], `check of S-${index}`);
+    }
+  });
+
   test('a popup keeps its objects while it waits; the decision, then the commit, read the text', async () => {
     const order = example('check-indication.json');
     order.id = 'H-2';

@@ -114,20 +114,36 @@ class HeldCheck {
     return this.objects?.verdict === verdict;
   }
 
-  /** The verdict's JSON as UTF-8, made once for the reply and the held bytes alike. */
-  verdictUtf8(texts: TextSlabs): Buffer {
+  /**
+   * The verdict's JSON as UTF-8 for a reply, encoded once for the reply and the held bytes
+   * alike. The transport gets a copy of the held bytes: their slab is written again once this
+   * check is forgotten, and a slow socket may still be holding what it was given.
+   */
+  replyUtf8(texts: TextSlabs): Buffer {
     // Not kept beside a popup, which may wait long with hundreds of findings: made again when it settles.
-    if (this.pending) return texts.copy(JSON.stringify(this.verdict));
+    if (this.pending) return Buffer.from(JSON.stringify(this.verdict), 'utf8');
     this.verdictBytes ??= texts.copy(JSON.stringify(this.verdict));
-    return this.verdictBytes;
+    return Buffer.from(this.verdictBytes);
   }
 
   /** Lets go of the objects unless the popup still shows them; `check` and `verdict` read the bytes again. */
   settle(texts: TextSlabs): void {
     if (this.pending || !this.objects) return;
-    this.verdictUtf8(texts);
+    this.verdictBytes ??= texts.copy(JSON.stringify(this.objects.verdict));
     this.checkBytes ??= texts.copy(JSON.stringify(this.objects.check));
     this.objects = undefined;
+  }
+
+  /**
+   * Gives the held text back to the slabs when the agent stops holding this check. Only a
+   * settled check is given back: one that is not has a reader still to come (its audit record,
+   * a popup), and its text is left to the garbage collector instead.
+   */
+  forget(texts: TextSlabs): void {
+    if (this.pending || this.objects) return;
+    for (const bytes of [this.verdictBytes, this.checkBytes]) if (bytes) texts.release(bytes);
+    this.verdictBytes = undefined;
+    this.checkBytes = undefined;
   }
 }
 
@@ -370,7 +386,7 @@ export class CheckService {
    */
   replyUtf8(verdict: Verdict): Buffer {
     const held = this.held.get(verdict.id);
-    return held?.holds(verdict) ? held.verdictUtf8(this.texts) : Buffer.from(JSON.stringify(verdict), 'utf8');
+    return held?.holds(verdict) ? held.replyUtf8(this.texts) : Buffer.from(JSON.stringify(verdict), 'utf8');
   }
 
   /** A held check as the national interface sees it, or undefined when this agent does not hold it. */
@@ -585,14 +601,20 @@ export class CheckService {
 
   /** Forgets the oldest answered checks beyond the recent window; held popups do not count. */
   private remember(id: string, held: HeldCheck): void {
-    this.held.delete(id);
+    const replaced = this.held.get(id);
+    if (replaced) this.forget(replaced);
     this.held.set(id, held);
     const limit = () => RECENT_LIMIT + this.pendingIds.size;
     if (this.held.size <= limit()) return;
-    for (const [key, entry] of this.held) {
+    for (const entry of this.held.values()) {
       if (this.held.size <= limit()) break;
-      if (!entry.pending) this.held.delete(key);
+      if (!entry.pending) this.forget(entry);
     }
+  }
+
+  private forget(held: HeldCheck): void {
+    this.held.delete(held.id);
+    held.forget(this.texts);
   }
 
   private countCheck(verdict: Verdict, source: 'native' | 'nhsa', origin: string | undefined): void {
