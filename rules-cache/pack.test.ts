@@ -243,6 +243,26 @@ test('a signed pack that is not gzip, not JSON, not a pack, or holds invalid rul
   );
   assert.match(refused.message, /maxDays/);
 
+  // Decompressed as it is parsed: damage deep inside the compressed stream, after megabytes of
+  // good rules, and a body shorter or longer than declared are still refused as a whole.
+  const manyText = canonicalJson({
+    format: 1,
+    version: 2,
+    rules: Array.from({ length: 20_000 }, (_, index) => ({ id: `R${index}`, kind: 'repeat', level: 'warn', title: `重复开药 ${index} ${createHash('sha256').update(String(index)).digest('hex')}` })),
+  });
+  const many = gzipSync(manyText);
+  const damaged = Buffer.from(many);
+  for (let offset = Math.floor(damaged.length * 0.8); offset < Math.floor(damaged.length * 0.8) + 64; offset += 1) damaged[offset] = damaged[offset]! ^ 0x5a;
+  const refusedDamage = await expectCode(
+    verifyPack(await signedAround(damaged, { uncompressedSize: Buffer.byteLength(manyText), ruleCount: 20_000 }), damaged, verifyOptions),
+    'corrupt',
+  );
+  assert.match(refusedDamage.message, /无法解压|不是有效/);
+  for (const declared of [Buffer.byteLength(manyText) + 1, Buffer.byteLength(manyText) - 1]) {
+    await expectCode(verifyPack(await signedAround(many, { uncompressedSize: declared, ruleCount: 20_000 }), many, verifyOptions), declared > Buffer.byteLength(manyText) ? 'corrupt' : 'too_large');
+  }
+  assert.equal((await verifyPack(await signedAround(many, { uncompressedSize: Buffer.byteLength(manyText), ruleCount: 20_000 }), many, verifyOptions)).rules.length, 20_000);
+
   const miscountedText = canonicalJson({ format: 1, version: 2, rules: [] });
   const miscounted = gzipSync(miscountedText);
   await expectCode(verifyPack(await signedAround(miscounted, { uncompressedSize: Buffer.byteLength(miscountedText), ruleCount: 3 }), miscounted, verifyOptions), 'corrupt');

@@ -17,13 +17,12 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, ran
 import { promises as fs, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { gunzip, gzip, type ZlibOptions } from 'node:zlib';
+import { createGunzip, gzip, type ZlibOptions } from 'node:zlib';
 import { z } from 'zod';
 import { RULE_KINDS, RuleLibraryError, validateRules, type Rule, type RuleLibrary, type RuleProblem } from './model';
 import { TimeSlicer } from './time-slicer';
 
 const gzipAsync = promisify<Buffer, ZlibOptions, Buffer>(gzip);
-const gunzipAsync = promisify<Buffer, ZlibOptions, Buffer>(gunzip);
 
 /** The pack and manifest format this agent writes and reads. */
 export const PACK_FORMAT = 1;
@@ -505,26 +504,9 @@ export async function verifyPack(manifest: VerifiedManifest, packBytes: Uint8Arr
     throw new PackError('hash_mismatch', `规则包内容与清单的 sha256 不符(文件被替换或损坏, 或缓存返回了别的文件)`);
   }
 
-  let body: Buffer;
-  try {
-    body = await gunzipAsync(Buffer.from(packBytes.buffer, packBytes.byteOffset, packBytes.byteLength), {
-      maxOutputLength: manifest.pack.uncompressedSize,
-      // Each output chunk is a hop back to the main thread; large ones keep the hops few.
-      chunkSize: 1024 * 1024,
-    });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new PackError('too_large', `规则包解压后超过清单声明的 ${manifest.pack.uncompressedSize} 字节, 已停止解压(疑似压缩炸弹)`, { cause: error });
-    }
-    throw new PackError('corrupt', `规则包无法解压: ${(error as Error).message}`, { cause: error });
-  }
-  if (body.byteLength !== manifest.pack.uncompressedSize) {
-    throw new PackError('corrupt', `规则包解压后 ${body.byteLength} 字节, 与清单声明的 ${manifest.pack.uncompressedSize} 字节不符`);
-  }
-
   let document: unknown;
   try {
-    document = await parsePackDocument(body, slicer);
+    document = await parsePackDocument(gunzipped(packBytes, manifest.pack.uncompressedSize), slicer);
   } catch (error) {
     if (error instanceof PackError) throw error;
     throw new PackError('corrupt', `规则包内容不是有效 JSON: ${(error as Error).message}`, { cause: error });
@@ -549,6 +531,33 @@ export async function verifyPack(manifest: VerifiedManifest, packBytes: Uint8Arr
 
 const SLICE_BYTES = 1024 * 1024;
 
+/**
+ * The pack's body, decompressed a megabyte at a time as the parser takes it. Gunzipped whole,
+ * a 100,000-rule body was one 40 MB buffer that zlib joined from its pieces on the main thread
+ * at the end, an 85 ms stall in the middle of the apply (docs/benchmarks.md, "Apply"). Bounded
+ * by the declared size: a zip bomb stops at the first piece past it (`too_large`).
+ */
+async function* gunzipped(packBytes: Uint8Array, declaredSize: number): AsyncGenerator<Buffer> {
+  const inflater = createGunzip({ chunkSize: SLICE_BYTES });
+  inflater.end(Buffer.from(packBytes.buffer, packBytes.byteOffset, packBytes.byteLength));
+  let total = 0;
+  try {
+    for await (const piece of inflater as AsyncIterable<Buffer>) {
+      total += piece.byteLength;
+      if (total > declaredSize) {
+        throw new PackError('too_large', `规则包解压后超过清单声明的 ${declaredSize} 字节, 已停止解压(疑似压缩炸弹)`);
+      }
+      yield piece;
+    }
+  } catch (error) {
+    if (error instanceof PackError) throw error;
+    throw new PackError('corrupt', `规则包无法解压: ${(error as Error).message}`, { cause: error });
+  } finally {
+    inflater.destroy();
+  }
+  if (total !== declaredSize) throw new PackError('corrupt', `规则包解压后 ${total} 字节, 与清单声明的 ${declaredSize} 字节不符`);
+}
+
 async function sha256Sliced(bytes: Uint8Array, slicer: TimeSlicer): Promise<string> {
   const hash = createHash('sha256');
   for (let offset = 0; offset < bytes.byteLength; offset += SLICE_BYTES) {
@@ -559,14 +568,14 @@ async function sha256Sliced(bytes: Uint8Array, slicer: TimeSlicer): Promise<stri
 }
 
 /**
- * Decodes and parses a pack body. `buildPack` writes canonical JSON,
+ * Decodes and parses a pack body as it is decompressed. `buildPack` writes canonical JSON,
  * `{"format":1,"rules":[...],"version":N}` without whitespace, so the rules array can be split
- * at its top-level commas while the UTF-8 is decoded a slice at a time, and each rule parsed on
+ * at its top-level commas while the UTF-8 is decoded a piece at a time, and each rule parsed on
  * its own between pauses, instead of one JSON.parse that holds the thread for a quarter of a
  * second. Every piece is still parsed strictly, so a malformed body fails as it would whole.
  * A body in any other layout gets one plain JSON.parse.
  */
-async function parsePackDocument(body: Uint8Array, slicer: TimeSlicer): Promise<unknown> {
+async function parsePackDocument(body: AsyncIterable<Uint8Array>, slicer: TimeSlicer): Promise<unknown> {
   const prefix = `{"format":${PACK_FORMAT},"rules":[`;
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const parts: string[] = [];
@@ -635,8 +644,8 @@ async function parsePackDocument(body: Uint8Array, slicer: TimeSlicer): Promise<
   };
 
   try {
-    for (let offset = 0; offset < body.byteLength; offset += SLICE_BYTES) {
-      await feed(decoder.decode(body.subarray(offset, offset + SLICE_BYTES), { stream: true }));
+    for await (const piece of body) {
+      await feed(decoder.decode(piece, { stream: true }));
       await slicer.pause();
     }
     await feed(decoder.decode());
