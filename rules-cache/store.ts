@@ -142,8 +142,8 @@ export interface SqliteStore extends Store {
   applyValidatedRows(header: Omit<RuleLibrary, 'rules'>, rows: readonly StoredRule[], meta?: Record<string, unknown>): LibraryInfo;
   /** The keyed digest of rule bodies in order, as stored with a library and checked when it is read. */
   libraryDigest(bodies: readonly string[]): string;
-  /** The same digest over the bodies already encoded as UTF-8, each followed by a newline. */
-  libraryDigestOfText(text: Uint8Array): string;
+  /** The same digest over the bodies already encoded as UTF-8, each followed by a newline, in pieces. */
+  libraryDigestOfText(pieces: readonly Uint8Array[]): string;
   /** Starts a staged library (not active, invisible to checks); returns its id for {@link stageRules}. */
   beginStagedLibrary(header: StagedLibraryHeader): number;
   /** Writes one slice of a staged library's rules, at positions from `firstPosition`, in one short transaction. */
@@ -740,9 +740,9 @@ class SqliteRuleStore implements SqliteStore {
     return rulesDigest(bodies, this.keys.library);
   }
 
-  libraryDigestOfText(text: Uint8Array): string {
+  libraryDigestOfText(pieces: readonly Uint8Array[]): string {
     const digest = rulesDigester(this.keys.library);
-    digest.addText(text);
+    for (const piece of pieces) digest.addText(piece);
     return digest.finish();
   }
 
