@@ -2,7 +2,8 @@
  * Answered checks are remembered for `commit`, long-polls and 3103 as compact UTF-8 JSON once
  * nothing is about to read them (check-service.ts, `HeldCheck`). What is read back must be
  * exactly what was checked and answered, and a popup still waiting keeps its objects. The
- * verdict's bytes are the ones the WebSocket reply sent, which must still be a text frame.
+ * WebSocket reply carries the same bytes, as a text frame; it is a copy, which the held text's
+ * slab being used again for later checks must never change.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -76,7 +76,8 @@ class HeldCheck {
   /**
    * The verdict's and the check's JSON as UTF-8 bytes outside the JavaScript heap
    * (text-slabs.ts), each made once: the check and verdict never change after they are held.
-   * The verdict's bytes are the very ones the reply sent.
+   * The reply sent a copy of the verdict's bytes; these go back to the slabs when the check is
+   * forgotten.
    */
   private verdictBytes: Buffer | undefined;
   private checkBytes: Buffer | undefined;
