@@ -123,16 +123,21 @@ class HeldCheck {
   replyUtf8(texts: TextSlabs): Buffer {
     // Not kept beside a popup, which may wait long with hundreds of findings: made again when it settles.
     if (this.pending) return Buffer.from(JSON.stringify(this.verdict), 'utf8');
-    this.verdictBytes ??= texts.copy(JSON.stringify(this.verdict));
-    return Buffer.from(this.verdictBytes);
+    return Buffer.from(this.heldVerdictBytes(texts));
   }
 
   /** Lets go of the objects unless the popup still shows them; `check` and `verdict` read the bytes again. */
   settle(texts: TextSlabs): void {
     if (this.pending || !this.objects) return;
-    this.verdictBytes ??= texts.copy(JSON.stringify(this.objects.verdict));
+    this.heldVerdictBytes(texts);
     this.checkBytes ??= texts.copy(JSON.stringify(this.objects.check));
     this.objects = undefined;
+  }
+
+  /** The verdict's held bytes, encoded into the slabs the first time they are asked for. */
+  private heldVerdictBytes(texts: TextSlabs): Buffer {
+    this.verdictBytes ??= texts.copy(JSON.stringify(this.verdict));
+    return this.verdictBytes;
   }
 
   /**
