@@ -200,6 +200,14 @@ export interface SqliteStore extends Store {
   isOpen(): boolean;
   /** Appends several audit records in one transaction; all or none. Returns them without their data, which only the trail holds. */
   appendAuditBatch(events: readonly AuditEvent[]): AppendedAudit[];
+  /**
+   * Checks an audit event and makes the text that will be hashed and stored, without writing:
+   * the costly half of an append, for a caller that does it while nothing waits and appends later.
+   * Throws as `appendAuditBatch` would for a bad event.
+   */
+  prepareAudit(event: AuditEvent): PreparedAudit;
+  /** `appendAuditBatch` for events already prepared: one transaction, all or none, in order. */
+  appendPreparedAudit(prepared: readonly PreparedAudit[]): AppendedAudit[];
   /** Removes a setting; `setSetting(key, undefined)` does the same. */
   deleteSetting(key: string): void;
 }
@@ -493,8 +501,11 @@ function prepareStatements(database: Database.Database) {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
-/** An audit event checked and reduced to what is stored: `data` as its canonical JSON text. */
-type PreparedAudit = { type: string; checkId: string | null; patientKey: string | null; dataText: string };
+/**
+ * An audit event checked and reduced to what is stored: `data` as its canonical JSON text.
+ * Made only by `prepareAudit`; its place in the chain and its hash come when it is appended.
+ */
+export type PreparedAudit = { readonly type: string; readonly checkId: string | null; readonly patientKey: string | null; readonly dataText: string };
 
 /** An appended audit record as the batch returns it: everything but its data. */
 export type AppendedAudit = Omit<AuditRecord, 'data'>;
@@ -942,11 +953,14 @@ class SqliteRuleStore implements SqliteStore {
    * event is checked before anything is written, so a bad one appends none.
    */
   appendAuditBatch(events: readonly AuditEvent[]): AppendedAudit[] {
-    const prepared = events.map((event) => this.prepareAudit(event));
+    return this.appendPreparedAudit(events.map((event) => this.prepareAudit(event)));
+  }
+
+  appendPreparedAudit(prepared: readonly PreparedAudit[]): AppendedAudit[] {
     return this.appendBatchTransaction.immediate(prepared);
   }
 
-  private prepareAudit(event: AuditEvent): PreparedAudit {
+  prepareAudit(event: AuditEvent): PreparedAudit {
     requireText(event.type, 'audit event type');
     optionalText(event.checkId, 'audit event checkId');
     const topLevelId = isPlainObject(event.data) ? event.data['patientId'] : undefined;
