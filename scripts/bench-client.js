@@ -2,7 +2,8 @@
 // The latency client of `npm run bench`, in a process of its own with a small heap. Run from the
 // bench's process, which holds two 100,000-rule libraries, its own collections landed inside the
 // timed round trips, and parsing each verdict there made more of them: the agent's blocks caught
-// more of both than the floor's. Same frames to the agent and the floor, in alternating blocks.
+// more of both than the floor's. Same frames to every target (the agent and the floor, or the
+// steps of the ladder), in alternating blocks.
 const { readFileSync } = require('node:fs');
 const { performance } = require('node:perf_hooks');
 const { WebSocket } = require('ws');
@@ -36,30 +37,30 @@ function exchange(socket, frame) {
   });
 }
 
-process.once('message', async ({ agentUrl, floorUrl, framesFile, checks, block, warmup }) => {
+/**
+ * Drives each target in turn, a block of checks at a time, with the same frames: `targets` are
+ * `{ name, url, inside }`, where `inside` reads the verdict's own elapsedMs from each reply.
+ */
+process.once('message', async ({ targets, framesFile, checks, block, warmup }) => {
   try {
     const frames = JSON.parse(readFileSync(framesFile, 'utf8'));
-    const [agent, floor] = await Promise.all([connect(agentUrl), connect(floorUrl)]);
+    const sockets = await Promise.all(targets.map((target) => connect(target.url)));
     for (let index = 0; index < warmup; index += 1) {
-      await exchange(agent, frames[index % frames.length]);
-      await exchange(floor, frames[index % frames.length]);
+      for (const socket of sockets) await exchange(socket, frames[index % frames.length]);
     }
-    const agentMs = [];
-    const floorMs = [];
-    const insideMs = [];
+    const samples = Object.fromEntries(targets.map((target) => [target.name, []]));
+    const inside = Object.fromEntries(targets.filter((target) => target.inside).map((target) => [target.name, []]));
     for (let done = 0; done < checks; done += block) {
-      for (let index = done; index < Math.min(checks, done + block); index += 1) {
-        const { ms, reply } = await exchange(agent, frames[index % frames.length]);
-        agentMs.push(ms);
-        insideMs.push(insideOf(reply));
-      }
-      for (let index = done; index < Math.min(checks, done + block); index += 1) {
-        floorMs.push((await exchange(floor, frames[index % frames.length])).ms);
+      for (const [which, target] of targets.entries()) {
+        for (let index = done; index < Math.min(checks, done + block); index += 1) {
+          const { ms, reply } = await exchange(sockets[which], frames[index % frames.length]);
+          samples[target.name].push(ms);
+          if (target.inside) inside[target.name].push(insideOf(reply));
+        }
       }
     }
-    agent.close();
-    floor.close();
-    process.send({ agentMs, floorMs, insideMs }, () => process.exit(0));
+    for (const socket of sockets) socket.close();
+    process.send({ samples, inside }, () => process.exit(0));
   } catch (error) {
     process.send({ error: String(error && error.stack ? error.stack : error) }, () => process.exit(1));
   }

@@ -67,6 +67,33 @@ function percentile(samples: number[], p: number): number {
 const ms = (value: number) => `${value.toFixed(3)} ms`;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
+/** Checks per target in the ladder: six targets, so fewer than the main run's. */
+const LADDER_CHECKS = Math.min(CHECKS, 2000);
+const LADDER_STEPS: Record<string, string> = {
+  parse: 'parse + small answer, in a process holding the rules',
+  validate: '+ validation of the check',
+  engine: '+ the engine (rules, the check\'s history)',
+  verdict: '+ the verdict as the reply',
+  ledger: '+ the ledger read and merged',
+};
+
+/** Runs the latency client (scripts/bench-client.js, a process of its own) over `targets`. */
+async function driveClient(
+  framesFile: string,
+  checks: number,
+  targets: Array<{ name: string; url: string; inside?: boolean }>,
+): Promise<{ samples: Record<string, number[]>; inside: Record<string, number[]> }> {
+  const client = fork(join(__dirname, 'bench-client.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  type Timed = { samples: Record<string, number[]>; inside: Record<string, number[]>; error?: string };
+  const timed = await new Promise<Timed>((resolve, reject) => {
+    client.once('message', (message) => resolve(message as Timed));
+    client.once('exit', (code) => reject(new Error(`latency client exited ${code}`)));
+    client.send({ targets, framesFile, checks, block: 500, warmup: 500 });
+  });
+  if (timed.error) throw new Error(`latency client: ${timed.error}`);
+  return timed;
+}
+
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rxgate-bench-'));
   try {
@@ -210,22 +237,11 @@ async function main(): Promise<void> {
     // Timed from a client process of its own (scripts/bench-client.js), not from this one.
     const framesFile = join(dataDir, 'frames.json');
     writeFileSync(framesFile, JSON.stringify(frames));
-    const client = fork(join(__dirname, 'bench-client.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    type Timed = { agentMs: number[]; floorMs: number[]; insideMs: number[]; error?: string };
-    const timed = await new Promise<Timed>((resolve, reject) => {
-      client.once('message', (message) => resolve(message as Timed));
-      client.once('exit', (code) => reject(new Error(`latency client exited ${code}`)));
-      client.send({
-        agentUrl: `ws://127.0.0.1:${ready.port}/v1?token=${TOKEN}`,
-        floorUrl: `ws://127.0.0.1:${floorPort}/`,
-        framesFile,
-        checks: CHECKS,
-        block: 500,
-        warmup: 500,
-      });
-    });
-    if (timed.error) throw new Error(`latency client: ${timed.error}`);
-    const { agentMs: wsSamples, floorMs: floorSamples, insideMs: insideSamples } = timed;
+    const timed = await driveClient(framesFile, CHECKS, [
+      { name: 'agent', url: `ws://127.0.0.1:${ready.port}/v1?token=${TOKEN}`, inside: true },
+      { name: 'floor', url: `ws://127.0.0.1:${floorPort}/` },
+    ]);
+    const [wsSamples, floorSamples, insideSamples] = [timed.samples['agent']!, timed.samples['floor']!, timed.inside['agent']!];
     const agent50 = percentile(wsSamples, 50);
     const agent99 = percentile(wsSamples, 99);
     const floor50 = percentile(floorSamples, 50);
@@ -241,10 +257,35 @@ async function main(): Promise<void> {
     report('agent ÷ floor, p99', `${(agent99 / floor99).toFixed(2)}×`, '≤ 1.5×', agent99 / floor99 <= 1.5);
     const inside99 = percentile(insideSamples, 99);
     report('inside the agent (verdict elapsedMs) p50 / p99', `${ms(percentile(insideSamples, 50))} / ${ms(inside99)}`, 'p99 ≤ 1 ms', inside99 <= 1);
-    floor.send('stop');
     child.send('rss');
     const after = await new Promise<{ rss: number; heapUsed: number }>((resolve) => child.once('message', (message) => resolve(message as { rss: number; heapUsed: number })));
     report(`agent RSS: after start / after ${CHECKS} checks`, `${mb(ready.rss)} / ${mb(after.rss)} (heap ${mb(after.heapUsed)})`, '≤ 300 MB', after.rss <= 300 * 1024 * 1024);
+
+    // ---- the ladder: where the agent's time over the floor goes -----------------------------
+    console.log(`\nThe ladder (scripts/bench-ladder.js): the floor, then the agent's work a step at a time, ${LADDER_CHECKS} checks each, the agent idle:`);
+    const ladder = fork(join(__dirname, 'bench-ladder.js'), [join(root, 'dist'), join(dataDir, 'rxgate.db')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const ladderReady = await new Promise<{ port: number; steps: string[] }>((resolve, reject) => {
+      ladder.once('message', (message) => resolve(message as { port: number; steps: string[] }));
+      ladder.once('exit', (code) => reject(new Error(`ladder server exited ${code}`)));
+    });
+    const climbed = await driveClient(framesFile, LADDER_CHECKS, [
+      { name: 'floor', url: `ws://127.0.0.1:${floorPort}/` },
+      ...ladderReady.steps.map((step) => ({ name: step, url: `ws://127.0.0.1:${ladderReady.port}/${step}` })),
+    ]);
+    ladder.send('stop');
+    floor.send('stop');
+    const ladderFloor = { p50: percentile(climbed.samples['floor']!, 50), p99: percentile(climbed.samples['floor']!, 99) };
+    console.log(`    the floor (its own process): ${ms(ladderFloor.p50)} / ${ms(ladderFloor.p99)}`);
+    const ladderRows = ladderReady.steps.map((step) => {
+      const p50 = percentile(climbed.samples[step]!, 50);
+      const p99 = percentile(climbed.samples[step]!, 99);
+      console.log(`    ${LADDER_STEPS[step] ?? step}: ${ms(p50)} / ${ms(p99)}  (${(p50 / ladderFloor.p50).toFixed(2)}× / ${(p99 / ladderFloor.p99).toFixed(2)}× the floor)`);
+      return `${step} ${(p50 / ladderFloor.p50).toFixed(2)}×`;
+    });
+    report(
+      'the ladder, p50 × the floor (parse in a process holding the rules, + validation, + engine, + verdict reply, + ledger read)',
+      `floor ${ms(ladderFloor.p50)}; ${ladderRows.join(', ')}; the agent in the run above ${(agent50 / floor50).toFixed(2)}×`,
+    );
 
     // ---- a full pack applied while checks keep coming ---------------------------------------
     serving = true;
