@@ -22,7 +22,14 @@ const { parseCheck } = require(join(distDir, 'app', 'core', 'protocol', 'message
 const { evaluate, mergeHistory } = require(join(distDir, 'app', 'core', 'engine', 'index.js'));
 const { historySince } = require(join(distDir, 'app', 'core', 'check-service.js'));
 
-const STEPS = ['parse', 'validate', 'engine', 'verdict', 'ledger'];
+/** The steps in order, each with what the bench prints for it. */
+const STEPS = [
+  { step: 'parse', label: 'parse + small answer, in a process holding the rules' },
+  { step: 'validate', label: '+ validation of the check' },
+  { step: 'engine', label: "+ the engine (rules, the check's history)" },
+  { step: 'verdict', label: '+ the verdict as the reply' },
+  { step: 'ledger', label: '+ the ledger read and merged' },
+];
 
 const store = openStore(databaseFile);
 const active = store.activeLibrary();
@@ -51,7 +58,7 @@ const server = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 64 
 });
 server.on('connection', (socket, request) => {
   const step = (request.url ?? '').slice(1);
-  if (!STEPS.includes(step)) {
+  if (!STEPS.some((known) => known.step === step)) {
     socket.close(1008, `unknown step ${step}`);
     return;
   }

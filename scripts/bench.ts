@@ -10,7 +10,8 @@
  * (scripts/bench-floor.js) that only parses each frame and answers, driven by the same client
  * (scripts/bench-client.js, a process of its own) with the same frames, in alternating blocks so
  * that the machine's load falls on both alike.
- * The bounded cases (scripts/bench-bounded.ts) follow, against the same agent process.
+ * The ladder (scripts/bench-ladder.js) then times the agent's work a step at a time against the
+ * same floor. The bounded cases (scripts/bench-bounded.ts) follow, against the same agent process.
  */
 import { fork, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -69,13 +70,6 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 /** Checks per target in the ladder: six targets, so fewer than the main run's. */
 const LADDER_CHECKS = Math.min(CHECKS, 2000);
-const LADDER_STEPS: Record<string, string> = {
-  parse: 'parse + small answer, in a process holding the rules',
-  validate: '+ validation of the check',
-  engine: '+ the engine (rules, the check\'s history)',
-  verdict: '+ the verdict as the reply',
-  ledger: '+ the ledger read and merged',
-};
 
 /** Runs the latency client (scripts/bench-client.js, a process of its own) over `targets`. */
 async function driveClient(
@@ -264,22 +258,22 @@ async function main(): Promise<void> {
     // ---- the ladder: where the agent's time over the floor goes -----------------------------
     console.log(`\nThe ladder (scripts/bench-ladder.js): the floor, then the agent's work a step at a time, ${LADDER_CHECKS} checks each, the agent idle:`);
     const ladder = fork(join(__dirname, 'bench-ladder.js'), [join(root, 'dist'), join(dataDir, 'rxgate.db')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const ladderReady = await new Promise<{ port: number; steps: string[] }>((resolve, reject) => {
-      ladder.once('message', (message) => resolve(message as { port: number; steps: string[] }));
+    const ladderReady = await new Promise<{ port: number; steps: Array<{ step: string; label: string }> }>((resolve, reject) => {
+      ladder.once('message', (message) => resolve(message as { port: number; steps: Array<{ step: string; label: string }> }));
       ladder.once('exit', (code) => reject(new Error(`ladder server exited ${code}`)));
     });
     const climbed = await driveClient(framesFile, LADDER_CHECKS, [
       { name: 'floor', url: `ws://127.0.0.1:${floorPort}/` },
-      ...ladderReady.steps.map((step) => ({ name: step, url: `ws://127.0.0.1:${ladderReady.port}/${step}` })),
+      ...ladderReady.steps.map(({ step }) => ({ name: step, url: `ws://127.0.0.1:${ladderReady.port}/${step}` })),
     ]);
     ladder.send('stop');
     floor.send('stop');
     const ladderFloor = { p50: percentile(climbed.samples['floor']!, 50), p99: percentile(climbed.samples['floor']!, 99) };
     console.log(`    the floor (its own process): ${ms(ladderFloor.p50)} / ${ms(ladderFloor.p99)}`);
-    const ladderRows = ladderReady.steps.map((step) => {
+    const ladderRows = ladderReady.steps.map(({ step, label }) => {
       const p50 = percentile(climbed.samples[step]!, 50);
       const p99 = percentile(climbed.samples[step]!, 99);
-      console.log(`    ${LADDER_STEPS[step] ?? step}: ${ms(p50)} / ${ms(p99)}  (${(p50 / ladderFloor.p50).toFixed(2)}× / ${(p99 / ladderFloor.p99).toFixed(2)}× the floor)`);
+      console.log(`    ${label}: ${ms(p50)} / ${ms(p99)}  (${(p50 / ladderFloor.p50).toFixed(2)}× / ${(p99 / ladderFloor.p99).toFixed(2)}× the floor)`);
       return `${step} ${(p50 / ladderFloor.p50).toFixed(2)}×`;
     });
     report(
