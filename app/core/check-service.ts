@@ -333,8 +333,9 @@ export class CheckService {
   }
 
   private auditCheck(held: HeldCheck): void {
-    // Built when the batch is written, from the check already held, so that a burst of checks
-    // does not keep a second copy of every verdict alive until then.
+    // Built by the writer once this check's reply has gone (the turn after it, or sooner when an
+    // urgent write comes), from the check already held: a burst of checks read in one turn keeps
+    // no second copy of every verdict alive meanwhile.
     this.writer.auditLater(() => {
       const record: AuditEvent = {
         type: 'check',
